@@ -1,0 +1,206 @@
+"""The read model of pending approvals, the decisions made on them, and who may make them.
+
+Trigger.dev is the source of truth for tokens and runs; ``Approval`` mirrors what the
+dashboard needs so that pages never call upstream. ``Decision`` is both the audit log and
+the outbox: a decision is recorded here first and delivered to Trigger.dev after commit.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import secrets
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils import timezone
+
+
+class ApprovalState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DECIDED = "decided", "Decided here"
+    COMPLETED_ELSEWHERE = "completed_elsewhere", "Completed elsewhere"
+    TIMED_OUT = "timed_out", "Timed out"
+    RUN_ENDED = "run_ended", "Run ended"
+    GONE = "gone", "Token gone"
+
+
+class Approval(models.Model):
+    """One pending (or formerly pending) wait token, as last seen upstream."""
+
+    token_id = models.CharField(max_length=100, unique=True)
+    run_id = models.CharField(max_length=100, db_index=True)
+    task_identifier = models.CharField(max_length=200, db_index=True, blank=True)
+    run_status = models.CharField(max_length=40, blank=True)
+    run_tags = models.JSONField(default=list, blank=True)
+    token_tags = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    context = models.JSONField(null=True, blank=True)
+    run_metadata = models.JSONField(default=dict, blank=True)
+    form_schema = models.JSONField(null=True, blank=True)
+    requested_by = models.CharField(max_length=320, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    run_created_at = models.DateTimeField(null=True, blank=True)
+    run_updated_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=30, choices=ApprovalState.choices, default=ApprovalState.PENDING, db_index=True
+    )
+    closed_reason = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Lower-cased description, ids and payload text, so search is one indexed-table scan.
+    search_text = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["expires_at", "-created_at"]
+        indexes = [
+            models.Index(fields=["state", "expires_at"]),
+            models.Index(fields=["state", "-created_at"]),
+        ]
+        permissions = [("decide_approval", "Can approve or reject pending approvals")]
+
+    def __str__(self) -> str:
+        return f"{self.task_identifier or 'run'} {self.run_id} ({self.token_id})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == ApprovalState.PENDING
+
+
+class Verdict(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class Vote(models.Model):
+    """One reviewer's verdict. With N-of-M policies several approve votes precede a decision."""
+
+    approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="votes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    comment = models.TextField(blank=True)
+    fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["approval", "actor"], name="one_vote_per_reviewer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.verdict} {self.approval.token_id}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Waiting to be delivered"
+    DELIVERED = "delivered", "Delivered"
+    COMPLETED_ELSEWHERE = "completed_elsewhere", "Token was completed elsewhere first"
+    TOKEN_GONE = "token_gone", "Token no longer exists"
+
+
+class Decision(models.Model):
+    """The final verdict on an approval: the audit log and the delivery outbox.
+
+    Never edited through the UI or the admin; only delivery bookkeeping changes.
+    """
+
+    approval = models.OneToOneField(Approval, on_delete=models.PROTECT, related_name="decision")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    comment = models.TextField(blank=True)
+    # Exactly what is (or will be) sent as the token's output.
+    envelope = models.JSONField()
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    decided_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivery_state = models.CharField(
+        max_length=30, choices=DeliveryState.choices, default=DeliveryState.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} {self.approval.token_id} by {self.actor}"
+
+
+class ApprovalPolicy(models.Model):
+    """Who may decide which approvals, and how many approvals it takes."""
+
+    name = models.CharField(max_length=200)
+    task_pattern = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Task identifier pattern, e.g. deploy-* (blank: any task)",
+    )
+    tag = models.CharField(
+        max_length=128, blank=True, help_text="Run tag that selects this policy (blank: any)"
+    )
+    approver_groups = models.ManyToManyField(
+        Group, blank=True, help_text="Groups whose members may decide (none: any reviewer)"
+    )
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    allow_self_approval = models.BooleanField(default=False)
+    require_comment = models.BooleanField(default=False)
+    priority = models.IntegerField(default=100, help_text="Lower numbers are checked first")
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name_plural = "approval policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def matches(self, *, task_identifier: str, tags: list[Any]) -> bool:
+        if self.task_pattern and not fnmatch.fnmatchcase(task_identifier, self.task_pattern):
+            return False
+        return not self.tag or self.tag in tags
+
+
+def hash_api_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API, stored hashed; the raw value is shown once."""
+
+    PREFIX = "apr_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=16, editable=False, help_text="The token's first characters")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.hint}… ({self.user})"
+
+    @classmethod
+    def issue(cls, *, user: Any, name: str = "") -> tuple[ApiToken, str]:
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, token_hash=hash_api_token(raw), hint=raw[:10]
+        )
+        return token, raw
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,45 @@
+"""A Python client for the Trigger.dev v4 HTTP API, with the seed's surface mapped onto it.
+
+No Django here and no sandbox imports: the standard library and httpx only. See
+``/work/shared/trigger-v4-api.md`` for the protocol facts this follows.
+"""
+
+from __future__ import annotations
+
+from .async_client import AsyncTriggerClient
+from .client import TriggerClient
+from .errors import (
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    TriggerError,
+    ValidationError,
+)
+from .records import CreatedToken, Page, Run, StreamEvent, StreamSnapshot, WaitpointToken
+from .requests import API_VERSION, DEFAULT_BASE_URL
+from .retry import RetryPolicy
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_BASE_URL",
+    "AsyncTriggerClient",
+    "AuthenticationError",
+    "CreatedToken",
+    "MalformedResponseError",
+    "NotFoundError",
+    "Page",
+    "RateLimitError",
+    "RetryPolicy",
+    "Run",
+    "ServerError",
+    "StreamEvent",
+    "StreamSnapshot",
+    "TransportError",
+    "TriggerError",
+    "TriggerClient",
+    "ValidationError",
+    "WaitpointToken",
+]

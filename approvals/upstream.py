@@ -1,0 +1,76 @@
+"""The one place that decides which Trigger.dev the dashboard talks to.
+
+Both ``TRIGGER_API_URL`` and ``TRIGGER_SECRET_KEY`` set: the real API. Neither set: the
+embedded sandbox, served in-process through an httpx transport, so a fresh clone runs with
+no account and no extra process. No other module knows which one it is talking to.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from approvals.sandbox import (
+    DEFAULT_SECRET_KEY,
+    AsyncSandboxTransport,
+    SandboxApp,
+    SandboxTransport,
+    create_app,
+)
+from approvals.trigger import AsyncTriggerClient, TriggerClient
+
+# Any host name works for the in-process transport; this one can never resolve on a network.
+SANDBOX_BASE_URL = "http://sandbox.invalid"
+
+_lock = threading.Lock()
+_sandbox: SandboxApp | None = None
+
+
+def embedded_sandbox() -> SandboxApp:
+    """The process-wide sandbox, created and started on first use."""
+    global _sandbox
+    with _lock:
+        if _sandbox is None:
+            app = create_app(
+                secret_key=DEFAULT_SECRET_KEY,
+                scenario=settings.TRIGGER_SANDBOX_SCENARIO or "demo",
+                seed=settings.TRIGGER_SANDBOX_SEED,
+            )
+            app.start()
+            _sandbox = app
+        return _sandbox
+
+
+def trigger_client() -> TriggerClient:
+    """A new synchronous client; use it as a context manager."""
+    timeout = settings.TRIGGER_TIMEOUT_SECONDS
+    if settings.TRIGGER_USES_SANDBOX:
+        return TriggerClient(
+            secret_key=DEFAULT_SECRET_KEY,
+            base_url=SANDBOX_BASE_URL,
+            timeout=timeout,
+            transport=SandboxTransport(embedded_sandbox()),
+        )
+    return TriggerClient(
+        secret_key=settings.TRIGGER_SECRET_KEY or "",
+        base_url=settings.TRIGGER_API_URL or "",
+        timeout=timeout,
+    )
+
+
+def async_trigger_client() -> AsyncTriggerClient:
+    """A new asynchronous client; use it as an async context manager."""
+    timeout = settings.TRIGGER_TIMEOUT_SECONDS
+    if settings.TRIGGER_USES_SANDBOX:
+        return AsyncTriggerClient(
+            secret_key=DEFAULT_SECRET_KEY,
+            base_url=SANDBOX_BASE_URL,
+            timeout=timeout,
+            transport=AsyncSandboxTransport(embedded_sandbox()),
+        )
+    return AsyncTriggerClient(
+        secret_key=settings.TRIGGER_SECRET_KEY or "",
+        base_url=settings.TRIGGER_API_URL or "",
+        timeout=timeout,
+    )

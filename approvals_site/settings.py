@@ -1,0 +1,156 @@
+"""Settings for the approval dashboard: one file, driven by environment variables.
+
+Every variable is listed in ``.env.example``. The defaults need no service at all:
+SQLite, the in-memory channel layer and the embedded Trigger.dev sandbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from approvals_site.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+# --- Trigger.dev ---------------------------------------------------------------------------
+# Both unset: the embedded sandbox. Both set: the real API. One without the other is reported
+# by the system check approvals.E003 rather than guessed at.
+TRIGGER_API_URL = env_str("TRIGGER_API_URL")
+TRIGGER_SECRET_KEY = env_str("TRIGGER_SECRET_KEY")
+TRIGGER_USES_SANDBOX = TRIGGER_API_URL is None and TRIGGER_SECRET_KEY is None
+TRIGGER_TIMEOUT_SECONDS = env_float("TRIGGER_TIMEOUT_SECONDS", 15.0, minimum=0.1)
+TRIGGER_SANDBOX_SCENARIO = env_str("TRIGGER_SANDBOX_SCENARIO", "demo")
+TRIGGER_SANDBOX_SEED = env_int("TRIGGER_SANDBOX_SEED", 1)
+# The tag a task puts on its run and its token to ask for a human decision (design §3).
+APPROVAL_TAG = env_str("APPROVAL_TAG", "needs-approval")
+# Run statuses that count as "waiting for a decision". The seed assumed DELAYED; the real
+# server reports WAITING (checkpointed), FROZEN (no API-version header) or EXECUTING (dev).
+APPROVAL_AWAITING_STATUSES = env_list(
+    "APPROVAL_AWAITING_STATUSES", ["DELAYED", "WAITING", "FROZEN", "EXECUTING"]
+)
+
+# --- Django core -----------------------------------------------------------------------------
+_secret_key = env_str("DJANGO_SECRET_KEY")
+INSECURE_DEV_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+if _secret_key is None:
+    # A production deployment (the real Trigger.dev, no DEBUG) has no default secret.
+    if not (DEBUG or TRIGGER_USES_SANDBOX):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when TRIGGER_API_URL is configured and DEBUG is off"
+        )
+    _secret_key = INSECURE_DEV_SECRET_KEY
+SECRET_KEY = _secret_key
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "template_partials",
+    "approvals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "approvals_site.urls"
+ASGI_APPLICATION = "approvals_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "approvals.context_processors.trigger_mode",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=60)}
+except Exception as exc:  # dj-database-url raises several types; all mean "bad URL"
+    raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channels ------------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    # Fine for one process (the embedded default); production sets REDIS_URL.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Auth ------------------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The demo reviewer exists only while the embedded sandbox is in use (see approvals.demo).
+DEMO_REVIEWER_USERNAME = "demo"
+DEMO_REVIEWER_PASSWORD = "demo-reviewer"
+
+# --- Security headers ------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG and not TRIGGER_USES_SANDBOX)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- I18N, static -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,54 @@
+"""The seed's own calls, end to end, against the sandbox."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from approvals.trigger import TriggerClient
+
+from .conftest import RunningSandbox
+
+
+def _final_output(client: TriggerClient, run_id: str) -> Any:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        run = client.runs.retrieve(run_id)
+        if run.status == "COMPLETED":
+            return run.output
+        time.sleep(0.02)
+    raise AssertionError("the run did not resume and complete")
+
+
+def test_the_seed_approval_flow_with_delayed_runs(delayed_sandbox: RunningSandbox) -> None:
+    sandbox = delayed_sandbox
+    approve = sandbox.start_run(description="Approve me")
+    reject = sandbox.start_run(description="Reject me")
+    with TriggerClient(secret_key=sandbox.secret_key, base_url=sandbox.url) as client:
+        # 1. List the runs waiting for approval, exactly as the seed does.
+        waiting = list(client.runs.list(status=["DELAYED"], tags=["needs-approval"]))
+        assert {r.id for r in waiting} == {approve["runId"], reject["runId"]}
+
+        # 2. For each run, read its wait tokens from the stream.
+        tokens = {run.id: client.runs.fetch_stream(run.id, "wait-tokens").tokens for run in waiting}
+        assert tokens[approve["runId"]][0]["id"] == approve["tokenId"]
+        assert tokens[reject["runId"]][0]["description"] == "Reject me"
+
+        # 3. Approve one and reject the other through the seed's cache.set.
+        client.cache.set(
+            f"token:{approve['tokenId']}:status",
+            {
+                "status": "completed",
+                "payload": {"approved": True, "approvedBy": "a@example.com", "comments": "ok"},
+            },
+        )
+        client.cache.set(
+            f"token:{reject['tokenId']}:status", {"status": "failed", "error": "Too risky"}
+        )
+
+        approved = _final_output(client, approve["runId"])
+        rejected = _final_output(client, reject["runId"])
+    assert approved["decision"]["approved"] is True
+    assert approved["decision"]["approvedBy"] == "a@example.com"
+    assert rejected["decision"]["approved"] is False
+    assert rejected["decision"]["reason"] == "Too risky"

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from approvals.sandbox import AsyncSandboxTransport, SandboxApp, SandboxTransport, create_app
+from tests.sandbox.conftest import SDK_HEADERS, internal_run, start_run, wait_until
+
+
+def test_started_run_exists_and_waits_on_its_token(client: httpx.Client) -> None:
+    started = start_run(client)
+
+    run = internal_run(client, started["runId"])
+
+    assert run["status"] == "WAITING_TO_RESUME"
+    assert run["waitingOnToken"] == started["tokenId"]
+    assert client.get(f"/api/v1/waitpoints/tokens/{started['tokenId']}").json()["tags"] == [
+        "needs-approval",
+        f"run:{started['runId']}",
+    ]
+
+
+def test_bad_control_input_is_400(client: httpx.Client) -> None:
+    assert client.post("/_sandbox/runs", json={"timeout": "soon"}).status_code == 400
+    assert client.post("/_sandbox/clock", json={"advanceSeconds": "x"}).status_code == 400
+    assert client.post("/_sandbox/config", json={"streamVersion": "v9"}).status_code == 400
+    assert client.post("/_sandbox/runs", content=b"[1]").json() == {
+        "error": "Body must be a JSON object"
+    }
+
+
+def test_frozen_clock_stands_still_until_advanced(client: httpx.Client) -> None:
+    frozen = client.post("/_sandbox/clock", json={"frozen": True}).json()
+
+    later = client.get("/_sandbox/clock").json()
+    advanced = client.post("/_sandbox/clock", json={"advanceSeconds": 3600}).json()
+
+    assert later["now"] == frozen["now"]
+    assert advanced["now"] > frozen["now"]
+    assert advanced["now"][:13] != frozen["now"][:13]
+
+
+def test_stats_count_requests_per_route_template(client: httpx.Client) -> None:
+    run_id = start_run(client)["runId"]
+    client.get("/api/v1/runs")
+    client.get("/api/v1/runs")
+    client.get(f"/api/v3/runs/{run_id}")
+
+    stats = client.get("/_sandbox/stats").json()
+
+    assert stats["requests"] == {"GET /api/v1/runs": 2, "GET /api/v3/runs/{runId}": 1}
+    assert stats["total"] == 3
+
+
+def test_reset_restores_the_start(demo_client: httpx.Client) -> None:
+    before = [r["id"] for r in demo_client.get("/api/v1/runs").json()["data"]]
+    start_run(demo_client)
+    demo_client.post("/_sandbox/faults", json={"errorRate": 1})
+
+    demo_client.post("/_sandbox/reset")
+
+    assert [r["id"] for r in demo_client.get("/api/v1/runs").json()["data"]] == before
+    assert demo_client.get("/_sandbox/stats").json()["total"] == 1
+
+
+def _demo_fingerprint(seed: int) -> list[tuple[str, str, str]]:
+    sandbox = create_app(scenario="demo", seed=seed)
+    with httpx.Client(
+        transport=SandboxTransport(sandbox), base_url="http://x", headers=SDK_HEADERS
+    ) as http:
+        runs = http.get("/api/v1/runs").json()["data"]
+    sandbox.stop()
+    return [(r["id"], r["taskIdentifier"], str(r["tags"])) for r in runs]
+
+
+def test_demo_is_deterministic_for_a_seed() -> None:
+    assert _demo_fingerprint(3) == _demo_fingerprint(3)
+    assert _demo_fingerprint(3) != _demo_fingerprint(4)
+
+
+def test_demo_starts_with_varied_pending_approvals(demo_client: httpx.Client) -> None:
+    waiting = demo_client.get("/api/v1/runs", params={"filter[status]": "WAITING"}).json()["data"]
+
+    assert 6 <= len(waiting) <= 8
+    assert len({run["taskIdentifier"] for run in waiting}) == 5
+    announced = [run["metadata"]["waitTokens"][0] for run in waiting]
+    assert all("@" in record["requestedBy"] for record in announced)
+    assert any("schema" in record for record in announced)
+
+
+def test_demo_brings_new_runs_as_time_passes(
+    demo_app: SandboxApp, demo_client: httpx.Client
+) -> None:
+    count = len(demo_app.world.runs)
+
+    demo_client.post("/_sandbox/clock", json={"advanceSeconds": 91})
+
+    wait_until(lambda: len(demo_app.world.runs) > count)
+
+
+def test_empty_scenario_starts_with_nothing(client: httpx.Client) -> None:
+    assert client.get("/api/v1/runs").json() == {"data": [], "pagination": {}}
+
+
+def test_works_through_the_async_transport(app: SandboxApp) -> None:
+    async def scenario() -> tuple[int, str]:
+        async with httpx.AsyncClient(
+            transport=AsyncSandboxTransport(app), base_url="http://x", headers=SDK_HEADERS
+        ) as http:
+            started = (await http.post("/_sandbox/runs", json={"task": "t"})).json()
+            await http.post(
+                f"/api/v1/waitpoints/tokens/{started['tokenId']}/complete", json={"data": {}}
+            )
+            stream = await http.get(
+                f"/realtime/v1/streams/{started['runId']}/wait-tokens",
+                headers={"Timeout-Seconds": "1"},
+            )
+            token = (await http.get(f"/api/v1/waitpoints/tokens/{started['tokenId']}")).json()
+            return stream.status_code, token["status"]
+
+    assert asyncio.run(scenario()) == (200, "COMPLETED")
