@@ -23,9 +23,13 @@ run: setup
 	@echo "Dashboard on http://$(HOST):$(PORT)/"
 	$(VENV)/bin/uvicorn approvals_site.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
+# The suite runs on PostgreSQL (select_for_update and advisory locks mean nothing on SQLite);
+# the system cluster on 127.0.0.1:5432 is the default. Override DATABASE_URL to use another.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
 test: setup
 	mkdir -p var
-	$(PY) -m pytest
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check .

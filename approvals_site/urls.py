@@ -6,5 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("approvals.api_urls")),
     path("", include("approvals.urls")),
 ]

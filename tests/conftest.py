@@ -69,3 +69,56 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- Personas ---------------------------------------------------------------------------------
+
+
+REVIEWERS_GROUP = "Reviewers"
+
+
+def _reviewers_group() -> Any:
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)
+    group.permissions.add(Permission.objects.get(codename="decide_approval"))
+    return group
+
+
+def _user(username: str, *, reviewer: bool = False, staff: bool = False) -> Any:
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user(
+        username,
+        f"{username}@example.com",
+        f"pw-{username}-1234",
+        is_staff=staff,
+        is_superuser=staff,
+    )
+    if reviewer:
+        user.groups.add(_reviewers_group())
+    return user
+
+
+@pytest.fixture
+def reviewer(db: None) -> Any:
+    """Rita may decide approvals."""
+    return _user("rita", reviewer=True)
+
+
+@pytest.fixture
+def second_reviewer(db: None) -> Any:
+    """Sam may decide approvals too."""
+    return _user("sam", reviewer=True)
+
+
+@pytest.fixture
+def outsider(db: None) -> Any:
+    """Otto can sign in but may not decide anything."""
+    return _user("otto")
+
+
+@pytest.fixture
+def admin_user(db: None) -> Any:
+    """Ada administers the dashboard."""
+    return _user("ada", staff=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
@@ -20,11 +19,6 @@ def _start_run(**fields: object) -> dict[str, str]:
         )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def reviewer(db: None) -> User:
-    return User.objects.create_user("rita", "rita@example.com", "pw-rita-123")
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
