@@ -122,3 +122,24 @@ def outsider(db: None) -> Any:
 def admin_user(db: None) -> Any:
     """Ada administers the dashboard."""
     return _user("ada", staff=True)
+
+
+# --- Trigger.dev: the sandbox on loopback, wired into the settings ----------------------------
+
+
+@pytest.fixture(scope="session")
+def _session_sandbox() -> Iterator[Any]:
+    from tests.sandbox_server import serve_sandbox
+
+    yield from serve_sandbox(scenario="empty", seed=11)
+
+
+@pytest.fixture
+def live_sandbox(_session_sandbox: Any, settings: Any) -> Any:
+    """An empty sandbox on loopback, reset for this test, that the dashboard talks to over HTTP
+    (``approvals.upstream`` builds its clients from these settings)."""
+    _session_sandbox.control("POST", "reset")
+    settings.TRIGGER_USES_SANDBOX = False
+    settings.TRIGGER_API_URL = _session_sandbox.url
+    settings.TRIGGER_SECRET_KEY = _session_sandbox.secret_key
+    return _session_sandbox

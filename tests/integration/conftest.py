@@ -3,58 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from approvals.sandbox import DEFAULT_SECRET_KEY, SandboxApp, ThreadedServer, create_app
 from approvals.trigger import RetryPolicy, TriggerClient
+from tests.sandbox_server import RunningSandbox, serve_sandbox
 
-
-@dataclass
-class RunningSandbox:
-    app: SandboxApp
-    url: str
-    secret_key: str
-
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_sandbox/{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def start_run(self, **fields: Any) -> dict[str, str]:
-        body = {
-            "task": "deploy-production",
-            "payload": {"service": "billing"},
-            "description": "Deploy billing to production",
-            "timeout": "1h",
-            "requestedBy": "dev@example.com",
-        }
-        body.update(fields)
-        return self.control("POST", "runs", body)  # type: ignore[no-any-return]
-
-    def faults(self, **faults: Any) -> None:
-        self.control("POST", "faults", faults)
-
-    def stats(self) -> dict[str, Any]:
-        return self.control("GET", "stats")  # type: ignore[no-any-return]
-
-
-def _serve(**kwargs: Any) -> Iterator[RunningSandbox]:
-    app = create_app(secret_key=DEFAULT_SECRET_KEY, **kwargs)
-    server = ThreadedServer(app, port=0)
-    server.start()
-    try:
-        yield RunningSandbox(app=app, url=server.url, secret_key=DEFAULT_SECRET_KEY)
-    finally:
-        server.stop()
+__all__ = ["RunningSandbox"]
 
 
 @pytest.fixture(scope="module")
 def _sandbox_server() -> Iterator[RunningSandbox]:
-    yield from _serve(scenario="empty", seed=7)
+    yield from serve_sandbox(scenario="empty", seed=7)
 
 
 @pytest.fixture
@@ -67,7 +28,7 @@ def sandbox(_sandbox_server: RunningSandbox) -> RunningSandbox:
 @pytest.fixture
 def delayed_sandbox() -> Iterator[RunningSandbox]:
     """A sandbox that reports waiting runs as DELAYED, as the seed assumed."""
-    yield from _serve(scenario="empty", seed=3, status_mode="delayed")
+    yield from serve_sandbox(scenario="empty", seed=3, status_mode="delayed")
 
 
 class RecordingSleep:
