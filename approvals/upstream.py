@@ -18,7 +18,7 @@ from approvals.sandbox import (
     SandboxTransport,
     create_app,
 )
-from approvals.trigger import AsyncTriggerClient, TriggerClient
+from approvals.trigger import AsyncTriggerClient, RetryPolicy, TriggerClient
 
 # Any host name works for the in-process transport; this one can never resolve on a network.
 SANDBOX_BASE_URL = "http://sandbox.invalid"
@@ -42,35 +42,47 @@ def embedded_sandbox() -> SandboxApp:
         return _sandbox
 
 
-def trigger_client() -> TriggerClient:
-    """A new synchronous client; use it as a context manager."""
-    timeout = settings.TRIGGER_TIMEOUT_SECONDS
+def trigger_client(
+    *, retry: RetryPolicy | None = None, timeout: float | None = None
+) -> TriggerClient:
+    """A new synchronous client; use it as a context manager.
+
+    ``retry`` defaults to the SDK's policy (5 attempts, about 9 s of backoff at worst): callers
+    on a request path pass a shorter one and leave the rest to the worker.
+    """
+    timeout = settings.TRIGGER_TIMEOUT_SECONDS if timeout is None else timeout
     if settings.TRIGGER_USES_SANDBOX:
         return TriggerClient(
             secret_key=DEFAULT_SECRET_KEY,
             base_url=SANDBOX_BASE_URL,
             timeout=timeout,
+            retry=retry,
             transport=SandboxTransport(embedded_sandbox()),
         )
     return TriggerClient(
         secret_key=settings.TRIGGER_SECRET_KEY or "",
         base_url=settings.TRIGGER_API_URL or "",
         timeout=timeout,
+        retry=retry,
     )
 
 
-def async_trigger_client() -> AsyncTriggerClient:
+def async_trigger_client(
+    *, retry: RetryPolicy | None = None, timeout: float | None = None
+) -> AsyncTriggerClient:
     """A new asynchronous client; use it as an async context manager."""
-    timeout = settings.TRIGGER_TIMEOUT_SECONDS
+    timeout = settings.TRIGGER_TIMEOUT_SECONDS if timeout is None else timeout
     if settings.TRIGGER_USES_SANDBOX:
         return AsyncTriggerClient(
             secret_key=DEFAULT_SECRET_KEY,
             base_url=SANDBOX_BASE_URL,
             timeout=timeout,
+            retry=retry,
             transport=AsyncSandboxTransport(embedded_sandbox()),
         )
     return AsyncTriggerClient(
         secret_key=settings.TRIGGER_SECRET_KEY or "",
         base_url=settings.TRIGGER_API_URL or "",
         timeout=timeout,
+        retry=retry,
     )
