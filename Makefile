@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint format sandbox clean
+.PHONY: setup browser run test lint format sandbox clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Browser tests drive the system Chromium (Debian's package) through Playwright; Playwright's
+# own browser download cannot work here. Installed only when browser tests exist.
+browser:
+	@if [ -d tests/browser ] && ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 run: setup
 	mkdir -p var/staticfiles
@@ -27,7 +35,7 @@ run: setup
 # the system cluster on 127.0.0.1:5432 is the default. Override DATABASE_URL to use another.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-test: setup
+test: setup browser
 	mkdir -p var
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m pytest
 
