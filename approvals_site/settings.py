@@ -34,6 +34,12 @@ APPROVAL_TAG = env_str("APPROVAL_TAG", "needs-approval")
 APPROVAL_AWAITING_STATUSES = env_list(
     "APPROVAL_AWAITING_STATUSES", ["DELAYED", "WAITING", "FROZEN", "EXECUTING"]
 )
+# The sync worker (approvals.worker): seconds between reconcile passes, how far back the runs
+# list looks (a Trigger.dev period such as 30d; without one the server covers only 7 days),
+# and whether the web process runs the loop itself (the default with the embedded sandbox).
+SYNC_INTERVAL_SECONDS = env_float("SYNC_INTERVAL_SECONDS", 5.0, minimum=0.1)
+SYNC_RUN_WINDOW = env_str("SYNC_RUN_WINDOW", "30d")
+SYNC_IN_WEB_PROCESS = env_bool("SYNC_IN_WEB_PROCESS", TRIGGER_USES_SANDBOX)
 
 # --- Django core -----------------------------------------------------------------------------
 _secret_key = env_str("DJANGO_SECRET_KEY")
@@ -130,9 +136,22 @@ DEMO_REVIEWER_USERNAME = "demo"
 DEMO_REVIEWER_PASSWORD = "demo-reviewer"
 
 # --- Security headers ------------------------------------------------------------------------
+# "Production" = a real Trigger.dev with DEBUG off: HTTPS everywhere unless told otherwise, so
+# `manage.py check --deploy` passes with no warnings. The embedded demo runs on plain HTTP.
+_PRODUCTION = not DEBUG and not TRIGGER_USES_SANDBOX
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG and not TRIGGER_USES_SANDBOX)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", _PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", _PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if _PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", _PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+# Preloading is a domain-wide commitment browsers ship for months: an internal tool opts in
+# deliberately (DJANGO_HSTS_PRELOAD=true) rather than by default, so don't nag about it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (otherwise SSL redirects loop).
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -77,3 +77,24 @@ def test_a_malformed_database_url_is_reported_by_name() -> None:
     result = _import_settings(DATABASE_URL="nonsense://")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_checks_without_warnings() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TRIGGER_"))}
+    clean.update(
+        DJANGO_SECRET_KEY="k" * 30 + "-Xy9!_Zq8@Wv7#Ut6$Sr5%Qp4^On3&Ml2*",
+        DJANGO_ALLOWED_HOSTS="approvals.example.com",
+        TRIGGER_API_URL="https://api.trigger.dev",
+        TRIGGER_SECRET_KEY="tr_prod_" + "Ab1" * 8,
+        DATABASE_URL="sqlite:///:memory:",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
