@@ -29,7 +29,7 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py prepare_demo
 	@echo "Dashboard on http://$(HOST):$(PORT)/"
-	$(VENV)/bin/uvicorn approvals_site.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(VENV)/bin/uvicorn approvals_site.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
 # The suite runs on PostgreSQL (select_for_update and advisory locks mean nothing on SQLite);
 # the system cluster on 127.0.0.1:5432 is the default. Override DATABASE_URL to use another.

@@ -126,6 +126,8 @@ class Decision(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # What the token held when it turned out to be completed elsewhere (or timed out).
+    upstream_output = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-decided_at"]
@@ -195,11 +197,17 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(cls, *, user: Any, name: str = "") -> tuple[ApiToken, str]:
-        raw = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            user=user, name=name, token_hash=hash_api_token(raw), hint=raw[:10]
-        )
+        token = cls(user=user, name=name)
+        raw = token.set_new_secret()
+        token.save()
         return token, raw
+
+    def set_new_secret(self) -> str:
+        """Give this (unsaved) token a fresh secret; returns the raw value, kept nowhere."""
+        raw = self.PREFIX + secrets.token_urlsafe(32)
+        self.token_hash = hash_api_token(raw)
+        self.hint = raw[:10]
+        return raw
 
     @property
     def is_active(self) -> bool:

@@ -5,6 +5,11 @@ from django.urls import path
 from approvals import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.queue, name="home"),
+    path("bulk/", views.bulk_decide, name="bulk_decide"),
+    path("approvals/<path:token_id>/", views.approval_detail, name="approval_detail"),
+    path("approvals/<path:token_id>/approve", views.approve, name="approve"),
+    path("approvals/<path:token_id>/reject", views.reject, name="reject"),
+    path("history/", views.history, name="history"),
     path("healthz", views.healthz, name="healthz"),
 ]

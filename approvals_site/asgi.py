@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -16,7 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from approvals.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
@@ -24,3 +26,31 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The router, plus the ASGI lifespan: with ``SYNC_IN_WEB_PROCESS`` the sync worker runs
+    on a daemon thread of this process from start-up to shutdown."""
+    if scope["type"] == "lifespan":
+        await lifespan(receive, send)
+        return
+    await router(scope, receive, send)
+
+
+async def lifespan(receive: Any, send: Any) -> None:
+    from django.conf import settings
+
+    from approvals.worker import BackgroundWorker
+
+    worker: BackgroundWorker | None = None
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if settings.SYNC_IN_WEB_PROCESS:
+                worker = BackgroundWorker().start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
+            await send({"type": "lifespan.shutdown.complete"})
+            return

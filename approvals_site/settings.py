@@ -27,6 +27,9 @@ TRIGGER_USES_SANDBOX = TRIGGER_API_URL is None and TRIGGER_SECRET_KEY is None
 TRIGGER_TIMEOUT_SECONDS = env_float("TRIGGER_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 TRIGGER_SANDBOX_SCENARIO = env_str("TRIGGER_SANDBOX_SCENARIO", "demo")
 TRIGGER_SANDBOX_SEED = env_int("TRIGGER_SANDBOX_SEED", 1)
+# Link from the pages to a run on Trigger.dev's own dashboard; "{run_id}" is replaced by the
+# run id. Unset: no external link (the embedded sandbox has no dashboard of its own).
+TRIGGER_RUN_URL_TEMPLATE = env_str("TRIGGER_RUN_URL_TEMPLATE", "") or ""
 # The tag a task puts on its run and its token to ask for a human decision (design §3).
 APPROVAL_TAG = env_str("APPROVAL_TAG", "needs-approval")
 # Run statuses that count as "waiting for a decision". The seed assumed DELAYED; the real
@@ -34,6 +37,16 @@ APPROVAL_TAG = env_str("APPROVAL_TAG", "needs-approval")
 APPROVAL_AWAITING_STATUSES = env_list(
     "APPROVAL_AWAITING_STATUSES", ["DELAYED", "WAITING", "FROZEN", "EXECUTING"]
 )
+# Delivering a decision (approvals.decisions): attempts and per-call timeout while the reviewer
+# waits; then the worker retries with backoff doubling from BACKOFF up to MAX_BACKOFF seconds.
+APPROVAL_DELIVERY_ATTEMPTS = env_int("APPROVAL_DELIVERY_ATTEMPTS", 2, minimum=1)
+APPROVAL_DELIVERY_TIMEOUT_SECONDS = env_float("APPROVAL_DELIVERY_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+APPROVAL_DELIVERY_BACKOFF_SECONDS = env_float("APPROVAL_DELIVERY_BACKOFF_SECONDS", 2.0, minimum=0)
+APPROVAL_DELIVERY_MAX_BACKOFF_SECONDS = env_float(
+    "APPROVAL_DELIVERY_MAX_BACKOFF_SECONDS", 300.0, minimum=0
+)
+# Largest JSON API request body, in bytes (larger: 413).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 # The sync worker (approvals.worker): seconds between reconcile passes, how far back the runs
 # list looks (a Trigger.dev period such as 30d; without one the server covers only 7 days),
 # and whether the web process runs the loop itself (the default with the embedded sandbox).
@@ -106,6 +119,12 @@ try:
 except Exception as exc:  # dj-database-url raises several types; all mean "bad URL"
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
 DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The sync worker thread writes while requests do: take the write lock when a transaction
+    # starts (a deferred one fails at once with "database is locked") and wait for it a while.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels ------------------------------------------------------------------------------------
@@ -172,4 +191,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO: the sync worker's passes would drown in it.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }

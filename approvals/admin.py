@@ -1,0 +1,171 @@
+"""The Django admin: the audit log, the read model, policies and API tokens (design §1, §5).
+
+Decisions, votes and approvals are read-only for everybody, superusers included: decisions
+are the audit log and the delivery outbox, and approvals mirror Trigger.dev. Only policies
+and API tokens are edited here. An API token's raw value is shown once, on the page that
+answers its creation, and never stored (no message, no session).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from approvals.models import ApiToken, Approval, ApprovalPolicy, Decision, Vote
+from approvals.queries import trigger_run_url
+
+
+def dashboard_url(token_id: str) -> str:
+    """Engineer C's detail page. Built by hand so the admin works before that route exists."""
+    return f"/approvals/{token_id}/"
+
+
+def _links(token_id: str, run_id: str) -> SafeString:
+    parts = [("Dashboard", dashboard_url(token_id))]
+    if run := trigger_run_url(run_id):
+        parts.append(("Run on Trigger.dev", run))
+    return format_html_join(
+        " · ", '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+        ((url, label) for label, url in parts),
+    )  # fmt: skip
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """View-only for everyone: no add, change or delete (so no delete action either)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "decided_at", "verdict", "actor", "approval_link", "delivery_state", "attempts",
+        "links",
+    ]  # fmt: skip
+    list_filter = ["verdict", "delivery_state", "decided_at"]
+    search_fields = [
+        "approval__token_id", "approval__run_id", "approval__task_identifier",
+        "actor__username", "actor__email", "comment",
+    ]  # fmt: skip
+    list_select_related = ["approval", "actor"]
+    date_hierarchy = "decided_at"
+    readonly_fields = ["approval_link", "links"]
+    fields = [
+        "approval_link", "links", "actor", "verdict", "comment", "envelope", "decided_at",
+        "idempotency_key", "delivery_state", "attempts", "next_attempt_at", "last_error",
+        "delivered_at", "upstream_output",
+    ]  # fmt: skip
+
+    @admin.display(description="approval", ordering="approval__token_id")
+    def approval_link(self, obj: Decision) -> SafeString:
+        url = reverse("admin:approvals_approval_change", args=[obj.approval_id])
+        return format_html('<a href="{}">{}</a>', url, obj.approval.token_id)
+
+    @admin.display(description="open")
+    def links(self, obj: Decision) -> SafeString:
+        return _links(obj.approval.token_id, obj.approval.run_id)
+
+
+@admin.register(Vote)
+class VoteAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "verdict", "actor", "approval"]
+    list_filter = ["verdict", "created_at"]
+    search_fields = ["approval__token_id", "approval__run_id", "actor__username", "comment"]
+    list_select_related = ["approval", "actor"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    list_display = [
+        "token_id", "task_identifier", "description_short", "state", "run_status",
+        "requested_by", "created_at", "expires_at", "links",
+    ]  # fmt: skip
+    list_filter = ["state", "run_status", "task_identifier"]
+    search_fields = ["token_id", "run_id", "description", "requested_by", "task_identifier"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["links"]
+
+    @admin.display(description="description")
+    def description_short(self, obj: Approval) -> str:
+        text = obj.description or ""
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="open")
+    def links(self, obj: Approval) -> SafeString:
+        return _links(obj.token_id, obj.run_id)
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "priority", "task_pattern", "tag", "approvals_required", "allow_self_approval",
+        "require_comment",
+    ]  # fmt: skip
+    list_editable = ["priority"]
+    search_fields = ["name", "task_pattern", "tag"]
+    filter_horizontal = ["approver_groups"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["hint", "name", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at", "created_at"]
+    search_fields = ["name", "user__username", "hint"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "hint", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["user", "hint", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if not change:
+            # Kept on the request only until response_add renders it; never stored.
+            request._issued_api_token = obj.set_new_secret()  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        raw = getattr(request, "_issued_api_token", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request,
+            "admin/approvals/apitoken/issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "token": obj,
+                "raw_token": raw,
+                "opts": self.opts,
+                "changelist_url": reverse("admin:approvals_apitoken_changelist"),
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected API tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} API token(s).", messages.SUCCESS)

@@ -1,0 +1,513 @@
+"""The decision service: the only way an approval gets approved or rejected (design §5).
+
+Browser forms, the JSON API, bulk actions and the admin all call ``decide``:
+
+1. validate the input (reason to reject, comment rules, size limits, the token's form schema);
+2. authorise (reviewer permission, the policy's groups, the self-approval rule);
+3. in one transaction: lock the approval row, refuse if it is decided, closed or expired,
+   record the reviewer's ``Vote`` and, once the policy is satisfied (one rejection, or N
+   distinct approvals), the ``Decision`` with the exact envelope to send;
+4. after commit, deliver: complete the token, then retrieve it and compare its output with
+   ours, because completing an already completed token answers 200 too (API ref §4.4).
+
+A delivery that fails stays ``pending`` and ``deliver_due`` (the sync worker) retries it with
+backoff. Every attempt sends the stored envelope, so a decision is never lost and never
+delivered as a different verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from approvals import envelopes
+from approvals.models import (
+    Approval,
+    ApprovalState,
+    Decision,
+    DeliveryState,
+    Verdict,
+    Vote,
+)
+from approvals.policies import DECIDE_PERMISSION, Rules, decide_permission, policy_for
+from approvals.trigger import NotFoundError, RetryPolicy, TriggerClient, TriggerError
+from approvals.upstream import trigger_client
+
+logger = logging.getLogger(__name__)
+
+# Longest comment or reason accepted; the envelope goes into a token output (3 MB upstream limit).
+MAX_TEXT_LENGTH = 10_000
+
+AWAITING_MORE_APPROVALS = "awaiting_more_approvals"
+
+_CLOSED_MESSAGES = {
+    ApprovalState.COMPLETED_ELSEWHERE: "this approval was completed elsewhere",
+    ApprovalState.TIMED_OUT: "this approval expired",
+    ApprovalState.RUN_ENDED: "this approval's run has ended",
+    ApprovalState.GONE: "this approval's token no longer exists on Trigger.dev",
+}
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+
+class DecisionError(Exception):
+    """Why a decision was refused. ``status`` is the HTTP status that fits it."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field_errors: dict[str, str] = dict(field_errors or {})
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidDecision(DecisionError):
+    status = 400
+    code = "invalid"
+
+
+class NotPermitted(DecisionError):
+    status = 403
+    code = "forbidden"
+
+
+class ApprovalNotFound(DecisionError):
+    status = 404
+    code = "not_found"
+
+
+class AlreadyDecided(DecisionError):
+    status = 409
+    code = "already_decided"
+
+
+class AlreadyVoted(AlreadyDecided):
+    """This reviewer already approved; the approval still waits for others (N of M)."""
+
+    code = "already_voted"
+
+
+class ApprovalClosed(DecisionError):
+    status = 409
+    code = "closed"
+
+
+# --- Result -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    approval: Approval
+    vote: Vote
+    decision: Decision | None  # None while an N-of-M policy still needs approvals
+    delivery: str  # a DeliveryState value, or AWAITING_MORE_APPROVALS
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def verdict(self) -> str | None:
+        return self.decision.verdict if self.decision else None
+
+
+def outcome_message(decision: Decision) -> str:
+    """What to tell the person who decided, given the delivery state."""
+    done = "Approved" if decision.verdict == Verdict.APPROVE else "Rejected"
+    state = decision.delivery_state
+    if state == DeliveryState.DELIVERED:
+        return f"{done}: Trigger.dev has resumed the run."
+    if state == DeliveryState.COMPLETED_ELSEWHERE:
+        return (
+            f"{done} here, but the token was already completed elsewhere; "
+            "the run continued with the other outcome."
+        )
+    if state == DeliveryState.TOKEN_GONE:
+        return f"{done} here, but the token no longer exists on Trigger.dev."
+    return f"{done}. Trigger.dev is unreachable: your decision is saved and will be delivered."
+
+
+def already_decided_message(decision: Decision) -> str:
+    when = timezone.localtime(decision.decided_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return f"already decided by {envelopes.actor_label(decision.actor)} at {when}"
+
+
+# --- Deciding -----------------------------------------------------------------------------------
+
+
+def _validate_text(*, verdict: str, comment: Any, rules: Rules | None) -> str:
+    name = "reason" if verdict == Verdict.REJECT else "comments"
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise InvalidDecision("Invalid input.", field_errors={name: "Must be text."})
+    if len(comment) > MAX_TEXT_LENGTH:
+        raise InvalidDecision(
+            "Invalid input.",
+            field_errors={name: f"Keep it under {MAX_TEXT_LENGTH:,} characters."},
+        )
+    text = comment.strip()
+    if "\x00" in text:
+        raise InvalidDecision("Invalid input.", field_errors={name: "Must not contain NUL."})
+    if verdict == Verdict.REJECT and not text:
+        raise InvalidDecision(
+            "A reason is required to reject.",
+            field_errors={"reason": "A reason is required to reject."},
+        )
+    if rules is not None and rules.require_comment and not text:
+        raise InvalidDecision(
+            "This approval's policy requires a comment.",
+            field_errors={name: "A comment is required by this approval's policy."},
+        )
+    return text
+
+
+def decide(
+    *,
+    token_id: str,
+    actor: Any,
+    verdict: str,
+    comment: str = "",
+    fields: dict[str, Any] | None = None,
+    deliver: bool = True,
+) -> DecisionResult:
+    """Record ``actor``'s verdict on the approval of ``token_id`` and, when it settles the
+    approval, deliver it. ``comment`` is the comment of an approval or the reason of a
+    rejection. Raises a ``DecisionError`` (nothing saved) when the verdict is refused."""
+    if verdict not in Verdict.values:
+        raise InvalidDecision("Invalid input.", field_errors={"verdict": "Approve or reject."})
+    _validate_text(verdict=verdict, comment=comment, rules=None)
+    if verdict == Verdict.REJECT and fields:
+        raise InvalidDecision(
+            "Invalid input.", field_errors={"fields": "Form fields go with an approval."}
+        )
+    if not actor.is_authenticated or not actor.has_perm(DECIDE_PERMISSION):
+        raise NotPermitted("You do not have permission to decide approvals.")
+    approval = Approval.objects.filter(token_id=token_id).first()
+    if approval is None:
+        raise ApprovalNotFound(f"No approval with token {token_id!r}.")
+    policy = policy_for(approval)
+    refusal = decide_permission(user=actor, approval=approval, verdict=verdict, policy=policy)
+    if refusal:
+        raise NotPermitted(refusal)
+    rules = Rules.of(policy)
+    text = _validate_text(verdict=verdict, comment=comment, rules=rules)
+    clean_fields: dict[str, Any] = {}
+    if verdict == Verdict.APPROVE:
+        clean_fields, errors = envelopes.validate_fields(approval.form_schema, fields)
+        if errors:
+            raise InvalidDecision("Some fields need attention.", field_errors=errors)
+
+    with transaction.atomic():
+        approval, vote, decision = _record(
+            approval_pk=approval.pk, actor=actor, verdict=verdict, text=text,
+            fields=clean_fields, rules=rules,
+        )  # fmt: skip
+
+    if decision is None:
+        count = approval.votes.filter(verdict=Verdict.APPROVE).count()
+        needed = rules.approvals_required - count
+        return DecisionResult(
+            approval=approval,
+            vote=vote,
+            decision=None,
+            delivery=AWAITING_MORE_APPROVALS,
+            message=(
+                f"Your approval is recorded ({count} of {rules.approvals_required}); "
+                f"it needs {needed} more before the run continues."
+            ),
+        )
+    state: str = decision.delivery_state
+    if deliver:
+        if transaction.get_connection().in_atomic_block:
+            # Called inside someone else's transaction: our rows are not committed yet, so
+            # delivering now could send a verdict that is then rolled back.
+            transaction.on_commit(lambda: _deliver_quietly(decision.pk))
+        else:
+            state = _deliver_now(decision)
+            decision.refresh_from_db()
+    return DecisionResult(
+        approval=approval,
+        vote=vote,
+        decision=decision,
+        delivery=state,
+        message=outcome_message(decision),
+    )
+
+
+def _record(
+    *,
+    approval_pk: int,
+    actor: Any,
+    verdict: str,
+    text: str,
+    fields: dict[str, Any],
+    rules: Rules,
+) -> tuple[Approval, Vote, Decision | None]:
+    """Inside ``transaction.atomic``: the lock, the checks that need it, and the writes."""
+    approval = Approval.objects.select_for_update().get(pk=approval_pk)
+    existing = Decision.objects.select_related("actor").filter(approval=approval).first()
+    if existing is not None:
+        raise AlreadyDecided(already_decided_message(existing))
+    if approval.state != ApprovalState.PENDING:
+        message = _CLOSED_MESSAGES.get(
+            ApprovalState(approval.state), "this approval is no longer pending"
+        )
+        raise ApprovalClosed(message)
+    now = timezone.now()
+    if approval.expires_at is not None and approval.expires_at <= now:
+        raise ApprovalClosed("this approval expired")
+    previous = approval.votes.filter(actor=actor).first()
+    if previous is not None:
+        raise AlreadyVoted(
+            f"you already {'approved' if previous.verdict == Verdict.APPROVE else 'rejected'}"
+            f" this at {timezone.localtime(previous.created_at):%Y-%m-%d %H:%M:%S %Z};"
+            " it is waiting for other reviewers"
+        )
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                approval=approval, actor=actor, verdict=verdict, comment=text,
+                fields=fields, created_at=now,
+            )  # fmt: skip
+    except IntegrityError:
+        # Only reachable without a real row lock (SQLite): the same reviewer raced themselves.
+        raise AlreadyVoted("you already voted on this approval") from None
+
+    label = envelopes.actor_label(actor)
+    if verdict == Verdict.REJECT:
+        envelope = envelopes.rejected_envelope(rejected_by=label, reason=text, rejected_at=now)
+    else:
+        approvals = list(
+            approval.votes.filter(verdict=Verdict.APPROVE)
+            .select_related("actor")
+            .order_by("created_at", "pk")
+        )
+        if len(approvals) < rules.approvals_required:
+            return approval, vote, None
+        merged: dict[str, Any] = {}
+        for earlier in approvals:
+            merged.update(earlier.fields or {})
+        envelope = envelopes.approved_envelope(
+            approved_by=label,
+            comments=text,
+            approved_at=now,
+            fields=merged,
+            approvers=(
+                [envelopes.actor_label(v.actor) for v in approvals]
+                if rules.approvals_required > 1
+                else None
+            ),
+        )
+    try:
+        with transaction.atomic():
+            decision = Decision.objects.create(
+                approval=approval, actor=actor, verdict=verdict, comment=text,
+                envelope=envelope, decided_at=now, next_attempt_at=now,
+            )  # fmt: skip
+    except IntegrityError:
+        # Only reachable without a real row lock (SQLite): the one-to-one still holds.
+        winner = Decision.objects.select_related("actor").get(approval=approval)
+        raise AlreadyDecided(already_decided_message(winner)) from None
+    approval.state = ApprovalState.DECIDED
+    approval.closed_at = now
+    approval.closed_reason = (
+        f"{'approved' if verdict == Verdict.APPROVE else 'rejected'} by {label}"
+    )
+    approval.save(update_fields=["state", "closed_at", "closed_reason"])
+    return approval, vote, decision
+
+
+def decide_many(
+    *,
+    token_ids: list[str],
+    actor: Any,
+    verdict: str,
+    comment: str = "",
+) -> list[tuple[str, DecisionResult | DecisionError]]:
+    """Bulk approve or reject: each token goes through ``decide`` on its own, so each is
+    re-checked (permission, policy, state) and one refusal does not stop the others."""
+    outcomes: list[tuple[str, DecisionResult | DecisionError]] = []
+    seen: set[str] = set()
+    for token_id in token_ids:
+        if token_id in seen:
+            continue
+        seen.add(token_id)
+        try:
+            outcomes.append(
+                (token_id, decide(token_id=token_id, actor=actor, verdict=verdict, comment=comment))
+            )
+        except DecisionError as refusal:
+            outcomes.append((token_id, refusal))
+    return outcomes
+
+
+# --- Delivering ---------------------------------------------------------------------------------
+
+
+def delivery_client() -> TriggerClient:
+    """A client with a short retry policy: a person is waiting. The worker does the rest."""
+    return trigger_client(
+        retry=RetryPolicy(
+            max_attempts=max(1, int(getattr(settings, "APPROVAL_DELIVERY_ATTEMPTS", 2))),
+            min_delay=0.2,
+            max_delay=1.0,
+        ),
+        timeout=float(getattr(settings, "APPROVAL_DELIVERY_TIMEOUT_SECONDS", 5.0)),
+    )
+
+
+def backoff_delay(attempts: int) -> timedelta:
+    """Wait before retry number ``attempts`` + 1: doubling from the base, capped."""
+    base = float(getattr(settings, "APPROVAL_DELIVERY_BACKOFF_SECONDS", 2.0))
+    cap = float(getattr(settings, "APPROVAL_DELIVERY_MAX_BACKOFF_SECONDS", 300.0))
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def deliver(*, decision: Decision, client: TriggerClient | None = None) -> str:
+    """One delivery attempt; returns the decision's delivery state afterwards.
+
+    The decision row is locked (``skip_locked``) for the attempt, so two processes never
+    deliver the same decision at once; if another holds it, this returns at once with the
+    state as last committed. Delivered, completed-elsewhere and gone decisions are final.
+    """
+    # ``of=("self",)``: lock the decision row only. Locking the joined approval row too would
+    # make this skip whenever reviewers are queued on that row in ``decide``.
+    with transaction.atomic():
+        locked = (
+            Decision.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("approval")
+            .filter(pk=decision.pk)
+            .first()
+        )
+        if locked is None:
+            return Decision.objects.values_list("delivery_state", flat=True).get(pk=decision.pk)
+        if locked.delivery_state != DeliveryState.PENDING:
+            return str(locked.delivery_state)
+        if client is None:
+            with delivery_client() as own_client:
+                _attempt(locked, own_client)
+        else:
+            _attempt(locked, client)
+        return str(locked.delivery_state)
+
+
+def _attempt(decision: Decision, client: TriggerClient, *, now: datetime | None = None) -> None:
+    """Complete, verify, classify, and save the bookkeeping (inside the caller's lock).
+    Backoff counts from ``now`` (the worker's clock for this pass)."""
+    token_id = decision.approval.token_id
+    now = now or timezone.now()
+    decision.attempts += 1
+    try:
+        client.waitpoints.complete(token_id, decision.envelope)
+        try:
+            token = client.waitpoints.retrieve(token_id)
+        except NotFoundError as missing:
+            if missing.status == 404:
+                raise
+            # The real server answers a missing token's retrieve with 500 (API ref §4.3),
+            # so the client guesses "not found"; but complete just accepted this token,
+            # so it exists and the 500 was a real failure. Retry later.
+            raise TriggerError(missing.message, status=missing.status, retryable=True) from None
+    except NotFoundError as gone:
+        decision.delivery_state = DeliveryState.TOKEN_GONE
+        decision.last_error = gone.message
+        _save_delivery(decision, approval_state=ApprovalState.GONE)
+        logger.warning("decision %s: token %s is gone: %s", decision.pk, token_id, gone)
+        return
+    except TriggerError as failure:
+        decision.last_error = failure.message
+        decision.next_attempt_at = now + backoff_delay(decision.attempts)
+        _save_delivery(decision)
+        logger.warning(
+            "decision %s: delivery attempt %d failed (%s); next at %s",
+            decision.pk, decision.attempts, failure, decision.next_attempt_at,
+        )  # fmt: skip
+        return
+    if (
+        token.status == "COMPLETED"
+        and not token.output_is_error
+        and token.output == (decision.envelope)
+    ):
+        decision.delivery_state = DeliveryState.DELIVERED
+        decision.delivered_at = token.completed_at or now
+        decision.last_error = ""
+        _save_delivery(decision)
+        return
+    if token.status in ("COMPLETED", "TIMED_OUT"):
+        # Somebody (or the timeout) completed it first; the run got that output, not ours.
+        decision.delivery_state = DeliveryState.COMPLETED_ELSEWHERE
+        decision.upstream_output = token.output
+        decision.last_error = (
+            "the token timed out before delivery"
+            if token.status == "TIMED_OUT"
+            else "the token was completed with another output"
+        )
+        _save_delivery(decision)
+        return
+    # Still WAITING after a successful complete: the completion was lost on the way. Retry.
+    decision.last_error = f"token still {token.status} after completing it"
+    decision.next_attempt_at = now + backoff_delay(decision.attempts)
+    _save_delivery(decision)
+
+
+def _save_delivery(decision: Decision, *, approval_state: str | None = None) -> None:
+    decision.save(
+        update_fields=[
+            "delivery_state", "attempts", "next_attempt_at", "last_error", "delivered_at",
+            "upstream_output",
+        ]
+    )  # fmt: skip
+    if approval_state is not None:
+        Approval.objects.filter(pk=decision.approval_id).update(state=approval_state)
+
+
+def _deliver_now(decision: Decision) -> str:
+    # ``decide`` has a parameter named ``deliver``; this reaches the function.
+    return deliver(decision=decision)
+
+
+def _deliver_quietly(decision_pk: int) -> None:
+    try:
+        deliver(decision=Decision.objects.get(pk=decision_pk))
+    except Exception:  # the worker retries; a failure here must not break the caller
+        logger.exception("decision %s: delivery after commit failed", decision_pk)
+
+
+def deliver_due(*, now: datetime | None = None, limit: int = 100) -> int:
+    """The worker's pass: one delivery attempt for each pending decision that is due, oldest
+    first. Decisions another process is delivering right now are skipped (``skip_locked``).
+    Safe to run again at any time, from any number of processes. Returns how many decisions
+    this pass attempted."""
+    now = now or timezone.now()
+    due = list(
+        Decision.objects.filter(delivery_state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not due:
+        return 0
+    attempted = 0
+    with delivery_client() as client:
+        for pk in due:
+            with transaction.atomic():
+                decision = (
+                    Decision.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("approval")
+                    .filter(pk=pk, delivery_state=DeliveryState.PENDING)
+                    .first()
+                )
+                if decision is None:
+                    continue
+                _attempt(decision, client, now=now)
+                attempted += 1
+    return attempted

@@ -1,0 +1,233 @@
+"""Forms of the reviewer's pages: queue and history filters, approve, reject and bulk actions.
+
+Forms only validate input; the decision itself is ``approvals.decisions.decide``. The approve
+form grows typed fields from the token's announced JSON schema (design §3), which is
+untrusted upstream text: labels and help texts are escaped by the templates like any other.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+
+from approvals.models import ApprovalState, DeliveryState, Verdict
+from approvals.queries import ORDER_NEWEST, ORDER_TIME_LEFT, HistoryFilters, QueueFilters
+from approvals.templatetags.approval_tags import visible
+
+# Long enough for a real explanation, short enough that a 1 MB paste is refused up front.
+MAX_COMMENT_LENGTH = 5000
+MAX_SEARCH_LENGTH = 200
+# A schema is upstream input: cap what it can make us render.
+MAX_SCHEMA_FIELDS = 30
+SCHEMA_FIELD_PREFIX = "field_"
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _blank_choice(label: str, values: list[str]) -> list[tuple[str, str]]:
+    # Values are upstream text: the labels show invisible characters as escapes.
+    return [("", label), *((value, visible(value)) for value in values)]
+
+
+class QueueFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=MAX_SEARCH_LENGTH, strip=True)
+    task = forms.ChoiceField(required=False)
+    tag = forms.CharField(required=False, max_length=128, strip=True)
+    status = forms.ChoiceField(required=False)
+    expiring = forms.BooleanField(required=False, label="Expiring within an hour")
+    order = forms.ChoiceField(
+        required=False,
+        choices=[(ORDER_TIME_LEFT, "Time left"), (ORDER_NEWEST, "Newest")],
+    )
+
+    def __init__(self, data: Any, *, tasks: list[str], statuses: list[str]) -> None:
+        super().__init__(data)
+        # A filter value that is no longer in the queue still filters (to nothing), rather
+        # than being rejected and silently widening the results.
+        task, status = data.get("task", ""), data.get("status", "")
+        _choice_field(self, "task").choices = _blank_choice(
+            "All tasks", sorted({*tasks, *([task] if task else [])})
+        )
+        _choice_field(self, "status").choices = _blank_choice(
+            "Any status", sorted({*statuses, *([status] if status else [])})
+        )
+
+    def filters(self) -> QueueFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return QueueFilters(
+            q=data.get("q", ""),
+            task=data.get("task", ""),
+            tag=data.get("tag", ""),
+            run_status=data.get("status", ""),
+            expiring_soon=bool(data.get("expiring")),
+            order=data.get("order") or ORDER_TIME_LEFT,
+        )
+
+
+class HistoryFilterForm(forms.Form):
+    verdict = forms.ChoiceField(required=False, choices=[("", "Any verdict"), *Verdict.choices])
+    reviewer = forms.ChoiceField(required=False)
+    delivery = forms.ChoiceField(
+        required=False, choices=[("", "Any delivery state"), *DeliveryState.choices]
+    )
+    task = forms.ChoiceField(required=False)
+    state = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any outcome"),
+            *((value, label) for value, label in ApprovalState.choices if value != "pending"),
+        ],
+    )
+
+    def __init__(self, data: Any, *, reviewers: list[str], tasks: list[str]) -> None:
+        super().__init__(data)
+        reviewer, task = data.get("reviewer", ""), data.get("task", "")
+        _choice_field(self, "reviewer").choices = _blank_choice(
+            "Any reviewer", sorted({*reviewers, *([reviewer] if reviewer else [])})
+        )
+        _choice_field(self, "task").choices = _blank_choice(
+            "All tasks", sorted({*tasks, *([task] if task else [])})
+        )
+
+    def filters(self) -> HistoryFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return HistoryFilters(
+            verdict=data.get("verdict", ""),
+            reviewer=data.get("reviewer", ""),
+            delivery=data.get("delivery", ""),
+            task=data.get("task", ""),
+            state=data.get("state", ""),
+        )
+
+
+def _schema_field(spec: dict[str, Any], *, required: bool) -> forms.Field | None:
+    """A form field for one JSON-schema property, or None for a type we do not render."""
+    label = spec.get("title") if isinstance(spec.get("title"), str) else None
+    help_text = spec.get("description") if isinstance(spec.get("description"), str) else ""
+    common: dict[str, Any] = {"required": required, "label": label, "help_text": help_text}
+    enum = spec.get("enum")
+    if isinstance(enum, list) and enum and all(isinstance(v, str | int | float) for v in enum):
+        choices = [(str(value), str(value)) for value in enum]
+        if not required:
+            choices = [("", "—"), *choices]
+        return forms.TypedChoiceField(choices=choices, coerce=_enum_coercer(enum), **common)
+    kind = spec.get("type")
+    if kind == "string":
+        max_length = spec.get("maxLength")
+        return forms.CharField(
+            max_length=max_length if isinstance(max_length, int) else MAX_COMMENT_LENGTH,
+            **common,
+        )
+    if kind in ("integer", "number"):
+        bounds = {
+            key: spec[name]
+            for key, name in (("min_value", "minimum"), ("max_value", "maximum"))
+            if isinstance(spec.get(name), int | float) and not isinstance(spec.get(name), bool)
+        }
+        number_field = forms.IntegerField if kind == "integer" else forms.FloatField
+        return number_field(**common, **bounds)
+    if kind == "boolean":
+        # An unticked box is a valid "false"; "required" would force a tick.
+        return forms.BooleanField(**{**common, "required": False})
+    return None
+
+
+def _enum_coercer(enum: list[Any]) -> Any:
+    by_text = {str(value): value for value in enum}
+    return lambda text: by_text[text]
+
+
+def schema_fields(schema: Any) -> dict[str, forms.Field]:
+    """Form fields, keyed ``field_<property>``, for a token's announced JSON schema."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return {}
+    listed = schema.get("required")
+    required: list[Any] = listed if isinstance(listed, list) else []
+    fields: dict[str, forms.Field] = {}
+    for name, spec in list(schema["properties"].items())[:MAX_SCHEMA_FIELDS]:
+        if not isinstance(name, str) or not name or not isinstance(spec, dict):
+            continue
+        field = _schema_field(spec, required=name in required)
+        if field is not None:
+            if field.label is None:
+                field.label = name
+            fields[SCHEMA_FIELD_PREFIX + name] = field
+    return fields
+
+
+class ApproveForm(forms.Form):
+    comment = forms.CharField(
+        required=False,
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Optional comment"}),
+    )
+
+    def __init__(
+        self, data: Any = None, *, schema: Any = None, comment_required: bool = False
+    ) -> None:
+        super().__init__(data, prefix="approve")
+        self.fields.update(schema_fields(schema))
+        if comment_required:
+            self.fields["comment"].required = True
+            self.fields["comment"].widget.attrs["placeholder"] = "A comment is required"
+
+    def schema_values(self) -> dict[str, Any]:
+        """The typed values of the schema fields, under their schema names."""
+        return {
+            name.removeprefix(SCHEMA_FIELD_PREFIX): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(SCHEMA_FIELD_PREFIX) and value not in (None, "")
+        }
+
+    @property
+    def schema_bound_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(SCHEMA_FIELD_PREFIX)]
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        max_length=MAX_COMMENT_LENGTH,
+        error_messages={"required": "A reason is required to reject."},
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why is this rejected?"}),
+    )
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data, prefix="reject")
+
+
+class BulkDecisionForm(forms.Form):
+    token_ids = forms.MultipleChoiceField(
+        error_messages={"required": "Select at least one approval."}
+    )
+    verdict = forms.ChoiceField(choices=Verdict.choices)
+    reason = forms.CharField(required=False, max_length=MAX_COMMENT_LENGTH)
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(data)
+        # Any submitted id is acceptable here; decide_many re-checks every one.
+        _choice_field(self, "token_ids").choices = [
+            (value, value) for value in data.getlist("token_ids")[:200]
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("verdict") == Verdict.REJECT and not cleaned.get("reason"):
+            self.add_error("reason", "A reason is required to reject.")
+        return cleaned
+
+
+def apply_field_errors(form: forms.Form, field_errors: dict[str, str]) -> None:
+    """Put the decision service's field errors beside the matching fields of ``form``."""
+    text_field = "reason" if "reason" in form.fields else "comment"
+    for key, message in field_errors.items():
+        name: str | None = None
+        if key in ("comment", "comments", "reason"):
+            name = text_field
+        elif key in form.fields:
+            name = key
+        elif SCHEMA_FIELD_PREFIX + key in form.fields:
+            name = SCHEMA_FIELD_PREFIX + key
+        form.add_error(name, message)

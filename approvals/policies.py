@@ -1,0 +1,91 @@
+"""Who may decide an approval, and under which rules (design §5, "Policies").
+
+A policy is chosen per approval: the first one, by ``priority``, whose task pattern and tag
+match. No matching policy means the defaults: any reviewer (``approvals.decide_approval``),
+one approval, no comment required, and the requester may not approve their own run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from approvals.models import Approval, ApprovalPolicy, Verdict
+
+DECIDE_PERMISSION = "approvals.decide_approval"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The effective rules for one approval (a policy, or the defaults when none matches)."""
+
+    policy: ApprovalPolicy | None
+    approvals_required: int = 1
+    allow_self_approval: bool = False
+    require_comment: bool = False
+
+    @classmethod
+    def of(cls, policy: ApprovalPolicy | None) -> Rules:
+        if policy is None:
+            return cls(policy=None)
+        return cls(
+            policy=policy,
+            approvals_required=max(1, policy.approvals_required),
+            allow_self_approval=policy.allow_self_approval,
+            require_comment=policy.require_comment,
+        )
+
+
+def policy_for(approval: Approval) -> ApprovalPolicy | None:
+    """The first policy, by priority, that matches the approval's task and tags."""
+    tags = [*(approval.run_tags or []), *(approval.token_tags or [])]
+    for policy in ApprovalPolicy.objects.order_by("priority", "id"):
+        if policy.matches(task_identifier=approval.task_identifier, tags=tags):
+            return policy
+    return None
+
+
+def rules_for(approval: Approval) -> Rules:
+    return Rules.of(policy_for(approval))
+
+
+def is_requester(*, user: Any, approval: Approval) -> bool:
+    """Whether ``user`` asked for this run: ``requestedBy`` is compared, case-insensitively,
+    with the user's email and username (the task announces an email, SSO usernames vary)."""
+    requested_by = (approval.requested_by or "").strip().casefold()
+    if not requested_by:
+        return False
+    mine = {(user.email or "").strip().casefold(), (user.get_username() or "").strip().casefold()}
+    return requested_by in mine - {""}
+
+
+def decide_permission(
+    *,
+    user: Any,
+    approval: Approval,
+    verdict: str = Verdict.APPROVE,
+    policy: ApprovalPolicy | None = None,
+) -> str | None:
+    """``None`` when ``user`` may give ``verdict`` on ``approval``; otherwise why not, in words
+    fit to show them. The self-approval rule only limits approving: a requester may always
+    reject (withdraw) their own request. Pass ``policy`` when it is already known."""
+    if not user.is_authenticated or not user.is_active:
+        return "Sign in to decide approvals."
+    if not user.has_perm(DECIDE_PERMISSION):
+        return "You do not have permission to decide approvals."
+    if policy is None:
+        policy = policy_for(approval)
+    if policy is not None:
+        groups = list(policy.approver_groups.all())
+        # Superusers too: a policy naming groups is an explicit list of who decides.
+        if groups and not user.groups.filter(pk__in=[g.pk for g in groups]).exists():
+            names = ", ".join(sorted(g.name for g in groups))
+            return f"Only members of {names} may decide this approval (policy “{policy}”)."
+    rules = Rules.of(policy)
+    if (
+        verdict == Verdict.APPROVE
+        and not rules.allow_self_approval
+        and is_requester(user=user, approval=approval)
+    ):
+        return "You requested this run, and may not approve it yourself."
+    return None

@@ -1,0 +1,556 @@
+"""Upkeep of the read model: reconcile ``Approval`` rows with Trigger.dev (design §4).
+
+``sync_once`` is one reconcile pass. It reads everything first (two paginated list calls,
+then details only for what is new or changed, then one look at each token that left the
+queue) and writes afterwards in one transaction, so an upstream failure half-way changes
+nothing. ``apply_run_change`` is the same upkeep for one run seen on the realtime tag feed.
+
+Everything from Trigger.dev is untrusted text: lengths are capped and control characters
+stripped here, once, so that the pages only ever have to escape.
+
+An approval that has a ``Decision`` belongs to the decision service (approvals.decisions):
+the sync only keeps its run status current.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from approvals.contract import announcements, run_id_from_tags
+from approvals.models import Approval, ApprovalState, Decision
+from approvals.trigger import (
+    MalformedResponseError,
+    NotFoundError,
+    Page,
+    RetryPolicy,
+    Run,
+    TriggerClient,
+    TriggerError,
+    WaitpointToken,
+)
+from approvals.trigger.records import parse_datetime
+from approvals.upstream import trigger_client
+
+logger = logging.getLogger("approvals.sync")
+
+# Caps on upstream text (hostile or just careless tasks): what the pages show stays readable
+# and one run cannot bloat the table.
+DESCRIPTION_MAX = 2_000
+REQUESTED_BY_MAX = 320
+TAG_MAX = 128
+TAGS_MAX = 50
+ID_MAX = 100
+TASK_MAX = 200
+STATUS_MAX = 40
+SEARCH_TEXT_MAX = 10_000
+JSON_MAX_CHARS = 256_000
+PAGE_SIZE = 100
+DEFAULT_DESCRIPTION = "Approval required"
+# A pass should fail fast and leave the retrying to the next pass, a few seconds later.
+SYNC_RETRY = RetryPolicy(max_attempts=3, min_delay=0.5, max_delay=4.0)
+# Run statuses in which a run is parked on its token. Leaving them (EXECUTING, COMPLETED …)
+# means the token was probably completed or timed out: worth one look at the token.
+PARKED_STATUSES = frozenset({"WAITING", "FROZEN", "DELAYED"})
+
+# C0 and C1 controls, DEL, and lone surrogates (PostgreSQL refuses them), except \t and \n.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Inside JSON values only NUL and lone surrogates must go (jsonb rejects them); the rest is
+# escaped wherever JSON is shown.
+_JSON_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+T = TypeVar("T")
+
+
+def clean_text(value: Any, limit: int) -> str:
+    """A string safe to store and show: control characters removed, at most ``limit`` long."""
+    if not isinstance(value, str):
+        return ""
+    return _CONTROL.sub("", value.replace("\r\n", "\n"))[:limit]
+
+
+def clean_json(value: Any, depth: int = 0) -> Any:
+    """A JSON value PostgreSQL's jsonb accepts (no NUL, no lone surrogate), nesting bounded."""
+    if depth > 64:
+        return None
+    if isinstance(value, str):
+        return _JSON_UNSAFE.sub("", value)
+    if isinstance(value, dict):
+        return {
+            _JSON_UNSAFE.sub("", str(key)): clean_json(item, depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [clean_json(item, depth + 1) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
+def capped_json(value: Any) -> tuple[Any, str]:
+    """``value`` cleaned, and its JSON text; a value too large is replaced by a marked preview."""
+    cleaned = clean_json(value)
+    text = json.dumps(cleaned, ensure_ascii=False, sort_keys=True, default=str)
+    if len(text) <= JSON_MAX_CHARS:
+        return cleaned, text
+    preview = {"truncated": True, "size": len(text), "preview": text[:2_000]}
+    return preview, json.dumps(preview, ensure_ascii=False)
+
+
+def clean_tags(tags: Any) -> list[str]:
+    if not isinstance(tags, list | tuple):
+        return []
+    return [clean_text(tag, TAG_MAX) for tag in tags if isinstance(tag, str)][:TAGS_MAX]
+
+
+@dataclass
+class SyncReport:
+    """What one reconcile pass did. ``error`` is set when the pass was aborted (nothing written)."""
+
+    created: int = 0
+    updated: int = 0
+    closed: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    skipped: int = 0
+    upstream_calls: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def closed_total(self) -> int:
+        return sum(self.closed.values())
+
+    def summary(self) -> str:
+        closed = ",".join(f"{k}={v}" for k, v in sorted(self.closed.items())) or "0"
+        text = (
+            f"created={self.created} updated={self.updated} closed={closed} "
+            f"unchanged={self.unchanged} skipped={self.skipped} "
+            f"upstream_calls={self.upstream_calls} in {self.seconds * 1000:.0f} ms"
+        )
+        return text if self.ok else f"FAILED ({self.error}) after {text}"
+
+
+# --- Reading upstream -------------------------------------------------------------------------
+
+
+class _Upstream:
+    """The client, counting calls (a paginated list is one call per page)."""
+
+    def __init__(self, client: TriggerClient, report: SyncReport) -> None:
+        self.client = client
+        self.report = report
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self.report.upstream_calls += 1
+        return fn(*args, **kwargs)
+
+    def pages(self, list_page: Callable[..., Page[T]], **filters: Any) -> Iterator[T]:
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.call(list_page, page_size=PAGE_SIZE, after=after, **filters)
+            yield from page.data
+            after = page.next
+            if after is None:
+                return
+            if after in seen:
+                raise MalformedResponseError(f"pagination loops at {after!r}", field="next")
+            seen.add(after)
+
+
+@dataclass
+class _Seen:
+    """One WAITING token upstream, joined to its awaiting run."""
+
+    token: WaitpointToken
+    run: Run
+    announcement: dict[str, Any]
+
+
+@dataclass
+class _Closing:
+    approval_id: int
+    state: str
+    reason: str
+    run_status: str | None = None
+
+
+@dataclass
+class _Plan:
+    """Everything read upstream, ready to be written."""
+
+    seen: list[_Seen] = field(default_factory=list)
+    details: dict[str, Run] = field(default_factory=dict)
+    closings: list[_Closing] = field(default_factory=list)
+    # Pending approvals whose run left the listing but has not ended: status only.
+    statuses: dict[int, str] = field(default_factory=dict)
+
+
+def classify_token(
+    upstream: _Upstream, token_id: str
+) -> tuple[str | None, str, WaitpointToken | None]:
+    """Why a token left the WAITING list: (closing state, or None if it still waits; reason;
+    the token)."""
+    try:
+        token = upstream.call(upstream.client.waitpoints.retrieve, token_id)
+    except NotFoundError:
+        return ApprovalState.GONE, "The token no longer exists on Trigger.dev", None
+    if token.status == "COMPLETED":
+        return ApprovalState.COMPLETED_ELSEWHERE, "Completed outside this dashboard", token
+    if token.status == "TIMED_OUT":
+        return ApprovalState.TIMED_OUT, clean_text(token.timeout_error, 500), token
+    return None, "", token
+
+
+def _run_end(upstream: _Upstream, run_id: str) -> tuple[str | None, str, str | None]:
+    """(closing state or None, reason, run status) for a run no longer listed as awaiting."""
+    try:
+        run = upstream.call(upstream.client.runs.retrieve, run_id)
+    except NotFoundError:
+        return ApprovalState.RUN_ENDED, "The run no longer exists on Trigger.dev", None
+    status = clean_text(run.status, STATUS_MAX)
+    if run.is_finished:
+        return ApprovalState.RUN_ENDED, f"The run ended: {status}", status
+    return None, "", status
+
+
+def _read(upstream: _Upstream, now: datetime) -> _Plan:
+    tag = settings.APPROVAL_TAG
+    client = upstream.client
+    plan = _Plan()
+    runs: dict[str, Run] = {
+        run.id: run
+        for run in upstream.pages(
+            client.runs.list_page,
+            status=settings.APPROVAL_AWAITING_STATUSES,
+            tags=[tag],
+            period=settings.SYNC_RUN_WINDOW,
+        )
+    }
+    waiting: dict[str, WaitpointToken] = {}
+    for token in upstream.pages(client.waitpoints.list_page, status=["WAITING"], tags=[tag]):
+        if token.status == "WAITING":  # the list's status filter is loose (API ref §4.2)
+            waiting[token.id] = token
+    for token in waiting.values():
+        run_id = run_id_from_tags(token.tags)
+        run = runs.get(run_id) if run_id else None
+        if run is None:
+            continue  # not ours, or its run is not awaiting: handled below if we knew it
+        if len(token.id) > ID_MAX or len(run.id) > ID_MAX:
+            logger.warning("sync: skipping token with an oversized id (%d chars)", len(token.id))
+            continue
+        plan.seen.append(_Seen(token, run, announcements(run).get(token.id, {})))
+
+    known = {
+        a.token_id: a
+        for a in Approval.objects.filter(token_id__in=[s.token.id for s in plan.seen]).only(
+            "token_id", "run_updated_at", "state"
+        )
+    }
+    decided = set(
+        Decision.objects.filter(approval__token_id__in=list(known)).values_list(
+            "approval__token_id", flat=True
+        )
+    )
+    for seen in plan.seen:
+        approval = known.get(seen.token.id)
+        if seen.token.id in decided or seen.run.id in plan.details:
+            continue
+        if approval is not None and approval.run_updated_at == seen.run.updated_at:
+            continue
+        try:
+            plan.details[seen.run.id] = upstream.call(client.runs.retrieve, seen.run.id)
+        except (NotFoundError, MalformedResponseError) as exc:
+            logger.warning("sync: skipping run %s: %s", seen.run.id, type(exc).__name__)
+
+    # Pending approvals no longer joined to a WAITING token and an awaiting run.
+    listed = {s.token.id for s in plan.seen}
+    leaving = (
+        Approval.objects.filter(state=ApprovalState.PENDING, decision__isnull=True)
+        .exclude(token_id__in=listed)
+        .values_list("id", "token_id", "run_id", "run_status")
+    )
+    for approval_id, token_id, run_id, run_status in leaving:
+        state, reason = None, ""
+        if token_id not in waiting:
+            state, reason, _token = classify_token(upstream, token_id)
+        status: str | None = None
+        if state is None:
+            # The token still waits, but its run is no longer awaiting it.
+            state, reason, status = _run_end(upstream, run_id)
+        if state is not None:
+            plan.closings.append(_Closing(approval_id, state, reason, status))
+        elif status is not None and status != run_status:
+            plan.statuses[approval_id] = status
+    return plan
+
+
+# --- Writing the read model -----------------------------------------------------------------
+
+
+def approval_fields(
+    *, run: Run, token: WaitpointToken | None, announcement: dict[str, Any], payload: Any
+) -> dict[str, Any]:
+    """The ``Approval`` columns for one token of one run, cleaned and capped."""
+    description = clean_text(announcement.get("description"), DESCRIPTION_MAX).strip()
+    requested_by = clean_text(announcement.get("requestedBy"), REQUESTED_BY_MAX).strip()
+    schema = announcement.get("schema")
+    context = announcement.get("context")
+    payload_value, payload_text = capped_json(payload)
+    metadata, _ = capped_json(run.metadata)
+    expires_at = token.timeout_at if token else None
+    if expires_at is None:
+        expires_at = parse_datetime(announcement.get("expiresAt"))
+    created_at = token.created_at if token else parse_datetime(announcement.get("createdAt"))
+    task = clean_text(run.task_identifier, TASK_MAX)
+    description = description or DEFAULT_DESCRIPTION
+    token_id = token.id if token else str(announcement.get("id", ""))
+    search = " ".join([description, token_id, run.id, task, requested_by, payload_text])
+    return {
+        "run_id": run.id,
+        "task_identifier": task,
+        "run_status": clean_text(run.status, STATUS_MAX),
+        "run_tags": clean_tags(run.tags),
+        "token_tags": clean_tags(token.tags) if token else [settings.APPROVAL_TAG, f"run:{run.id}"],
+        "description": description,
+        "payload": payload_value,
+        "context": capped_json(context)[0] if isinstance(context, dict) else None,
+        "run_metadata": metadata if isinstance(metadata, dict) else {},
+        "form_schema": capped_json(schema)[0] if isinstance(schema, dict) else None,
+        "requested_by": requested_by,
+        "created_at": created_at or run.created_at,
+        "expires_at": expires_at,
+        "run_created_at": run.created_at,
+        "run_updated_at": run.updated_at,
+        "search_text": search.lower()[:SEARCH_TEXT_MAX],
+    }
+
+
+def _close(approval: Approval, *, state: str, reason: str, now: datetime) -> None:
+    approval.state = state
+    approval.closed_reason = clean_text(reason, 1_000)
+    approval.closed_at = now
+    approval.synced_at = now
+
+
+def _has_decision(approval: Approval) -> bool:
+    return Decision.objects.filter(approval_id=approval.pk).exists()
+
+
+def _write(plan: _Plan, report: SyncReport, now: datetime) -> None:
+    tokens = [s.token.id for s in plan.seen]
+    with transaction.atomic():
+        # Locked so that a decision being recorded right now (approvals.decisions locks the
+        # same row) is seen before this pass overwrites anything.
+        rows = {
+            a.token_id: a for a in Approval.objects.select_for_update().filter(token_id__in=tokens)
+        }
+        decided = set(
+            Decision.objects.filter(approval__token_id__in=list(rows)).values_list(
+                "approval__token_id", flat=True
+            )
+        )
+        for seen in plan.seen:
+            approval = rows.get(seen.token.id)
+            status = clean_text(seen.run.status, STATUS_MAX)
+            if seen.token.id in decided:
+                assert approval is not None
+                if approval.run_status != status:
+                    approval.run_status, approval.synced_at = status, now
+                    approval.save(update_fields=["run_status", "synced_at"])
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+                continue
+            details = plan.details.get(seen.run.id)
+            if details is None:
+                if approval is None:
+                    report.skipped += 1  # its details could not be read: next pass
+                    continue
+                if approval.state == ApprovalState.PENDING and approval.run_status == status:
+                    report.unchanged += 1
+                    continue
+                fields: dict[str, Any] = {"run_status": status}
+            else:
+                fields = approval_fields(
+                    run=seen.run,
+                    token=seen.token,
+                    announcement=seen.announcement,
+                    payload=details.payload,
+                )
+            if approval is None:
+                Approval.objects.create(
+                    token_id=seen.token.id, first_seen_at=now, synced_at=now, **fields
+                )
+                report.created += 1
+                continue
+            if approval.state != ApprovalState.PENDING:
+                # Waiting again upstream (a token cannot be reopened; a wrong "gone" can).
+                fields.update(state=ApprovalState.PENDING, closed_reason="", closed_at=None)
+            for name, value in fields.items():
+                setattr(approval, name, value)
+            approval.synced_at = now
+            approval.save(update_fields=[*fields, "synced_at"])
+            report.updated += 1
+
+        closing = {c.approval_id: c for c in plan.closings}
+        ids = [*closing, *plan.statuses]
+        for approval in Approval.objects.select_for_update().filter(id__in=ids):
+            if approval.state != ApprovalState.PENDING or _has_decision(approval):
+                continue  # decided meanwhile: the decision service owns it now
+            close = closing.get(approval.pk)
+            if close is None:
+                approval.run_status = plan.statuses[approval.pk]
+                approval.synced_at = now
+                approval.save(update_fields=["run_status", "synced_at"])
+                report.updated += 1
+                continue
+            if close.run_status is not None:
+                approval.run_status = close.run_status
+            _close(approval, state=close.state, reason=close.reason, now=now)
+            approval.save(
+                update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"]
+            )
+            report.closed[close.state] = report.closed.get(close.state, 0) + 1
+
+
+def sync_once(*, client: TriggerClient | None = None, now: datetime | None = None) -> SyncReport:
+    """One reconcile pass. Never raises for upstream trouble: the report carries the error."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    report = SyncReport()
+    try:
+        if client is None:
+            with trigger_client(retry=SYNC_RETRY) as owned:
+                plan = _read(_Upstream(owned, report), now)
+        else:
+            plan = _read(_Upstream(client, report), now)
+        _write(plan, report, now)
+    except TriggerError as exc:
+        # The client's messages are redacted: they never contain the secret key.
+        report.error = f"{type(exc).__name__}: {exc}"[:500]
+        report.created = report.updated = report.unchanged = report.skipped = 0
+        report.closed = {}
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --- One run from the realtime feed ------------------------------------------------------------
+
+
+@dataclass
+class RunChange:
+    created: int = 0
+    updated: int = 0
+    closed: int = 0
+    upstream_calls: int = 0
+
+
+def apply_run_change(*, run: Run, client: TriggerClient, now: datetime | None = None) -> RunChange:
+    """Bring the approvals of one run (as the realtime feed just showed it) up to date.
+
+    Known approvals get the run's status and announcement at once; a pending one whose run
+    left its parked status has its token looked at (one call) and leaves the queue if the
+    token was completed or timed out, or the run ended. Tokens announced by an awaiting run
+    and unknown here are fetched (one call each) and added. Runs seen before with the same
+    ``updated_at`` cost nothing.
+    """
+    now = now or timezone.now()
+    change = RunChange()
+    report = SyncReport()
+    upstream = _Upstream(client, report)
+    if len(run.id) > ID_MAX:
+        return change
+    announced = announcements(run)
+    status = clean_text(run.status, STATUS_MAX)
+    known = list(Approval.objects.filter(run_id=run.id))
+    known_ids = {a.token_id for a in known}
+
+    # Reads first (outside any transaction).
+    new_tokens: list[WaitpointToken] = []
+    if run.status in settings.APPROVAL_AWAITING_STATUSES and not run.is_finished:
+        for token_id in announced:
+            if token_id in known_ids or len(token_id) > ID_MAX:
+                continue
+            try:
+                token = upstream.call(client.waitpoints.retrieve, token_id)
+            except NotFoundError:
+                continue
+            if token.status == "WAITING" and settings.APPROVAL_TAG in token.tags:
+                new_tokens.append(token)
+    verdicts: dict[int, tuple[str | None, str]] = {}
+    for approval in known:
+        if approval.state != ApprovalState.PENDING or approval.run_status == status:
+            continue
+        if run.status in PARKED_STATUSES and not run.is_finished:
+            continue
+        state, reason, _token = classify_token(upstream, approval.token_id)
+        if state is None and run.is_finished:
+            state, reason = ApprovalState.RUN_ENDED, f"The run ended: {status}"
+        verdicts[approval.pk] = (state, reason)
+
+    with transaction.atomic():
+        for token in new_tokens:
+            fields = approval_fields(
+                run=run, token=token, announcement=announced.get(token.id, {}), payload=run.payload
+            )
+            _, created = Approval.objects.get_or_create(
+                token_id=token.id, defaults={"first_seen_at": now, "synced_at": now, **fields}
+            )
+            change.created += int(created)
+        rows = Approval.objects.select_for_update().filter(id__in=[a.pk for a in known])
+        for approval in rows:
+            if _has_decision(approval) or approval.state != ApprovalState.PENDING:
+                if approval.run_status != status:
+                    approval.run_status, approval.synced_at = status, now
+                    approval.save(update_fields=["run_status", "synced_at"])
+                    change.updated += 1
+                continue
+            state, reason = verdicts.get(approval.pk, (None, ""))
+            if state is not None:
+                approval.run_status = status
+                _close(approval, state=state, reason=reason, now=now)
+                approval.save(
+                    update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"]
+                )
+                change.closed += 1
+                continue
+            if approval.run_status == status and approval.run_updated_at == run.updated_at:
+                continue
+            announcement = announced.get(approval.token_id)
+            fields = {"run_status": status, "run_updated_at": run.updated_at}
+            if announcement is not None:
+                described = approval_fields(
+                    run=run, token=None, announcement=announcement, payload=approval.payload
+                )
+                for name in (
+                    "description",
+                    "requested_by",
+                    "form_schema",
+                    "context",
+                    "run_tags",
+                    "run_metadata",
+                    "search_text",
+                ):
+                    fields[name] = described[name]
+            for name, value in fields.items():
+                setattr(approval, name, value)
+            approval.synced_at = now
+            approval.save(update_fields=[*fields, "synced_at"])
+            change.updated += 1
+    change.upstream_calls = report.upstream_calls
+    return change

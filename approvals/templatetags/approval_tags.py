@@ -1,0 +1,91 @@
+"""Filters for showing upstream data: pretty JSON, visible control characters, countdowns.
+
+Every filter returns plain ``str`` (never ``SafeString``), so the template engine escapes
+its output like any other variable: upstream text stays inert.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from approvals.queries import EXPIRING_SOON, trigger_run_url
+
+register = template.Library()
+
+# C0 and C1 controls (but tab and newline), DEL, and the bidirectional formatting characters
+# that can make text render in a different order than it reads (the "Trojan Source" trick).
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _codepoint(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+@register.filter
+def visible(value: Any) -> str:
+    """``value`` as text with control and bidi-override characters shown as ``\\uXXXX``."""
+    if value is None:
+        return ""
+    return _INVISIBLE.sub(_codepoint, str(value))
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """Indented JSON for a ``<pre>``; non-ASCII text stays readable, invisible characters
+    are written as JSON escapes (still valid JSON, now visible)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return _INVISIBLE.sub(_codepoint, text)
+
+
+def _span(seconds: float) -> str:
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return "less than a minute"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@register.filter
+def countdown(moment: datetime | None) -> str:
+    """ "in 14 min", "expired 3 min ago" or "no expiry"."""
+    if moment is None:
+        return "no expiry"
+    seconds = (moment - timezone.now()).total_seconds()
+    return f"in {_span(seconds)}" if seconds > 0 else f"expired {_span(seconds)} ago"
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """ "5 min ago"."""
+    if moment is None:
+        return ""
+    return f"{_span((timezone.now() - moment).total_seconds())} ago"
+
+
+@register.filter
+def expiring_soon(moment: datetime | None) -> bool:
+    """Whether ``moment`` is within the queue's "expiring soon" window (or already past)."""
+    return moment is not None and moment - timezone.now() < EXPIRING_SOON
+
+
+@register.filter
+def has_passed(moment: datetime | None) -> bool:
+    return moment is not None and moment <= timezone.now()
+
+
+@register.filter
+def run_url(run_id: str) -> str:
+    """The run's page on Trigger.dev, or "" when ``TRIGGER_RUN_URL_TEMPLATE`` is unset."""
+    return trigger_run_url(run_id)

@@ -1,0 +1,134 @@
+"""A reviewer, in Chromium: signs in, works the queue, opens an approval, approves, rejects."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from approvals.models import Decision, Vote
+from tests.browser.conftest import sign_in
+from tests.factories import approval_for_sandbox_run, make_approval
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+RITA_PASSWORD = "pw-rita-1234"
+
+
+def _run_output(sandbox: Any, run_id: str) -> Any:
+    deadline = time.monotonic() + 5
+    while True:
+        output = sandbox.control("GET", f"runs/{run_id}")["output"]
+        if output is not None or time.monotonic() > deadline:
+            return output
+        time.sleep(0.02)
+
+
+def test_a_reviewer_signs_in_and_sees_the_queue(page: Any, reviewer: Any) -> None:
+    make_approval(description="Deploy billing 2.4 to production", requested_by="ed@example.com")
+    make_approval(description="Publish the quarterly report", task_identifier="publish-article")
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+    sign_in(page, "rita", RITA_PASSWORD)
+    expect(page.get_by_role("heading", name="Pending approvals")).to_be_visible()
+    expect(page.locator("table.queue tbody tr")).to_have_count(2)
+    expect(page.get_by_role("link", name="Deploy billing 2.4 to production")).to_be_visible()
+    page.screenshot(path="/tmp/queue.png", full_page=True)
+
+
+def test_search_updates_the_table_in_place_and_the_address(page: Any, reviewer: Any) -> None:
+    make_approval(description="Rotate the Stripe keys")
+    make_approval(description="Resize the search cluster")
+    sign_in(page, "rita", RITA_PASSWORD)
+    page.get_by_label("Search").fill("stripe")
+    expect(page.locator("table.queue tbody tr")).to_have_count(1)
+    expect(page.get_by_role("link", name="Rotate the Stripe keys")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"\?.*q=stripe"))
+
+
+def test_a_reviewer_opens_an_approval_and_approves_it_with_a_comment(
+    page: Any, reviewer: Any, live_sandbox: Any
+) -> None:
+    ids = live_sandbox.start_run(payload={"service": "billing", "version": "2.4.0"})
+    approval = approval_for_sandbox_run(
+        ids,
+        description="Deploy billing 2.4 to production",
+        payload={"service": "billing", "version": "2.4.0"},
+        run_tags=["needs-approval", "team:payments"],
+    )
+    sign_in(page, "rita", RITA_PASSWORD)
+    page.get_by_role("link", name="Deploy billing 2.4 to production").click()
+    expect(page).to_have_url(re.compile(f"/approvals/{approval.token_id}/$"))
+    expect(page.locator("pre.json").first).to_contain_text('"version": "2.4.0"')
+    page.screenshot(path="/tmp/detail.png", full_page=True)
+
+    page.get_by_label("Comment").fill("Checked the canary, ship it")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    panel = page.locator("#decision-panel")
+    expect(panel).to_contain_text("Approved: Trigger.dev has resumed the run.")
+    expect(panel).to_contain_text("Checked the canary, ship it")
+    expect(panel.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+    output = _run_output(live_sandbox, ids["runId"])
+    assert output["decision"]["comments"] == "Checked the canary, ship it"
+    assert output["decision"]["approvedBy"] == "rita@example.com"
+
+
+def test_rejecting_needs_a_reason_and_then_reaches_trigger_dev(
+    page: Any, reviewer: Any, live_sandbox: Any
+) -> None:
+    ids = live_sandbox.start_run()
+    approval = approval_for_sandbox_run(ids)
+    sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
+    page.get_by_role("button", name="Reject", exact=True).click()
+    expect(page.locator(".reject-form .field-error")).to_have_text(
+        "A reason is required to reject."
+    )
+    assert not Vote.objects.exists()
+
+    page.get_by_label("Reason").fill("Not during the change freeze")
+    page.get_by_role("button", name="Reject", exact=True).click()
+    expect(page.locator("#decision-panel")).to_contain_text(
+        "Rejected: Trigger.dev has resumed the run."
+    )
+    output = _run_output(live_sandbox, ids["runId"])
+    assert output["status"] == "rejected"
+    assert output["decision"]["reason"] == "Not during the change freeze"
+
+
+def test_without_javascript_the_forms_post_and_redirect_with_a_message(
+    chromium: Any, live_server: Any, reviewer: Any, live_sandbox: Any
+) -> None:
+    ids = live_sandbox.start_run()
+    approval = approval_for_sandbox_run(ids)
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
+        page.get_by_label("Comment").fill("No JavaScript needed")
+        page.get_by_role("button", name="Approve", exact=True).click()
+        expect(page.locator(".messages")).to_contain_text(
+            "Approved: Trigger.dev has resumed the run."
+        )
+        expect(page).to_have_url(re.compile(f"/approvals/{approval.token_id}/$"))
+    finally:
+        context.close()
+    assert Decision.objects.get(approval=approval).comment == "No JavaScript needed"
+
+
+def test_bulk_reject_from_the_queue(page: Any, reviewer: Any, live_sandbox: Any) -> None:
+    first = approval_for_sandbox_run(live_sandbox.start_run(), description="First change")
+    second = approval_for_sandbox_run(live_sandbox.start_run(), description="Second change")
+    sign_in(page, "rita", RITA_PASSWORD)
+    page.get_by_label("Select all on this page").check()
+    page.get_by_role("button", name="Reject selected").click()
+    expect(page.locator("#bulk-reason-error")).to_contain_text("A reason is required to reject.")
+    page.get_by_label("Select all on this page").check()
+    page.get_by_placeholder("Reason (required to reject)").fill("Superseded")
+    page.get_by_role("button", name="Reject selected").click()
+    expect(page.locator(".bulk-report li.ok")).to_have_count(2)
+    expect(page.get_by_text("Nothing is waiting for a decision.")).to_be_visible()
+    assert set(Decision.objects.values_list("approval_id", flat=True)) == {first.pk, second.pk}

@@ -1,0 +1,44 @@
+"""Fixtures for the read model's upkeep: a fast-failing client on the loopback sandbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from approvals.trigger import RetryPolicy, TriggerClient
+from approvals.upstream import trigger_client
+
+BOUND = 15.0  # seconds: every wait in these tests is bounded by this
+
+
+@pytest.fixture
+def client(live_sandbox: Any) -> Iterator[TriggerClient]:
+    """The dashboard's client (built from the settings) with retries that do not wait."""
+    with trigger_client(retry=RetryPolicy(max_attempts=2, min_delay=0.001, max_delay=0.01)) as c:
+        yield c
+
+
+def retrieves(live_sandbox: Any) -> int:
+    """How many times the run details were fetched so far."""
+    return int(live_sandbox.stats()["requests"].get("GET /api/v3/runs/{runId}", 0))
+
+
+def sandbox_run(live_sandbox: Any, run_id: str) -> Any:
+    run = live_sandbox.app.world.find_run(run_id)
+    assert run is not None
+    return run
+
+
+def wait_until(condition: Callable[[], Any], *, bound: float = BOUND) -> Any:
+    """Poll ``condition`` until it is truthy (returning its value) or fail after ``bound``."""
+    deadline = time.monotonic() + bound
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {bound} s")
+        time.sleep(0.02)
