@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "approvals.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -118,7 +119,6 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=60)}
 except Exception as exc:  # dj-database-url raises several types; all mean "bad URL"
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
-DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The sync worker thread writes while requests do: take the write lock when a transaction
     # starts (a deferred one fails at once with "database is locked") and wait for it a while.
@@ -150,6 +150,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["approvals.demo.DemoAwareModelBackend"]
 # The demo reviewer exists only while the embedded sandbox is in use (see approvals.demo).
 DEMO_REVIEWER_USERNAME = "demo"
 DEMO_REVIEWER_PASSWORD = "demo-reviewer"

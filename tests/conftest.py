@@ -74,17 +74,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # --- Personas ---------------------------------------------------------------------------------
 
 
-REVIEWERS_GROUP = "Reviewers"
-
-
-def _reviewers_group() -> Any:
-    from django.contrib.auth.models import Group, Permission
-
-    group, _ = Group.objects.get_or_create(name=REVIEWERS_GROUP)
-    group.permissions.add(Permission.objects.get(codename="decide_approval"))
-    return group
-
-
 def _user(username: str, *, reviewer: bool = False, staff: bool = False) -> Any:
     from django.contrib.auth.models import User
 
@@ -96,7 +85,9 @@ def _user(username: str, *, reviewer: bool = False, staff: bool = False) -> Any:
         is_superuser=staff,
     )
     if reviewer:
-        user.groups.add(_reviewers_group())
+        from approvals.demo import reviewers_group
+
+        user.groups.add(reviewers_group())
     return user
 
 

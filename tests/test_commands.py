@@ -84,3 +84,17 @@ def test_trigger_sandbox_command_serves_the_api_on_loopback() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_demo_reviewer_may_decide(db: None) -> None:
+    call_command("prepare_demo", stdout=StringIO())
+    demo = authenticate(username="demo", password="demo-reviewer")
+    assert demo is not None and demo.has_perm("approvals.decide_approval")
+
+
+def test_the_demo_reviewer_cannot_sign_in_with_a_real_trigger_even_if_still_active(
+    db: None,
+) -> None:
+    call_command("prepare_demo", stdout=StringIO())
+    with override_settings(TRIGGER_USES_SANDBOX=False):
+        assert authenticate(username="demo", password="demo-reviewer") is None

@@ -53,16 +53,28 @@ def chromium(django_db_setup: None) -> Iterator[Any]:
 
 @pytest.fixture
 def page(chromium: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh browser tab (its own cookies) on the live server."""
+    """A fresh browser tab (its own cookies) on the live server.
+
+    The Content-Security-Policy forbids inline script and style on the app's pages; any
+    violation the browser reports during a test fails it.
+    """
     context = chromium.new_context(
         base_url=live_server.url, viewport={"width": 1360, "height": 900}
     )
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
+    violations: list[str] = []
+    tab.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append(message.text)
+        ),
+    )
     try:
         yield tab
     finally:
         context.close()
+    assert violations == [], violations
 
 
 def sign_in(page: Any, username: str, password: str, *, next_path: str = "/") -> None:

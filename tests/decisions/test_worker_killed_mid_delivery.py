@@ -1,5 +1,6 @@
-"""A worker killed with SIGKILL while delivering: the row lock dies with its connection, the
-decision stays pending, and the next pass delivers the same verdict."""
+"""The real worker (``manage.py sync_approvals``) killed with SIGKILL while delivering: the row
+lock dies with its connection, the decision stays pending, and the restarted worker delivers
+the same verdict, once."""
 
 from __future__ import annotations
 
@@ -19,15 +20,10 @@ from tests.factories import approval_for_sandbox_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-WORKER = """
-import django
-django.setup()
-from approvals.decisions import deliver_due
-print("attempted", deliver_due(), flush=True)
-"""
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_worker(sandbox) -> subprocess.Popen[str]:
+def _worker_env(sandbox) -> dict[str, str]:
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -39,11 +35,17 @@ def start_worker(sandbox) -> subprocess.Popen[str]:
         "TRIGGER_SECRET_KEY": sandbox.secret_key,
         "APPROVAL_DELIVERY_TIMEOUT_SECONDS": "30",
         "DJANGO_SECRET_KEY": "test-worker-secret-key-0123456789-abcdefghijklmnop",
+        "SYNC_IN_WEB_PROCESS": "false",
     }
+    return env
+
+
+def start_worker(sandbox) -> subprocess.Popen[str]:
+    """The long-running worker: reconcile, then deliver what is due."""
     return subprocess.Popen(
-        [sys.executable, "-c", WORKER],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
+        [sys.executable, "manage.py", "sync_approvals", "--no-realtime", "--interval", "60"],
+        cwd=ROOT,
+        env=_worker_env(sandbox),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -56,12 +58,13 @@ def test_worker_killed_mid_delivery_is_delivered_by_the_next_pass(live_sandbox, 
     approval_for_sandbox_run(ids)
     decide(token_id=ids["tokenId"], actor=reviewer, verdict="reject", comment="no", deliver=False)
     envelope = Decision.objects.get().envelope
-    live_sandbox.faults(latencyMs=3000)
+    # Slow enough that the kill lands while the complete request waits upstream.
+    live_sandbox.faults(latencyMs=1500)
 
     worker = start_worker(live_sandbox)
     try:
         # Mid-delivery: its complete request has reached Trigger.dev and waits there.
-        wait_until(lambda: completions(live_sandbox) >= 1 or worker.poll() is not None)
+        wait_until(lambda: completions(live_sandbox) >= 1 or worker.poll() is not None, timeout=30)
         assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
         # Meanwhile another worker skips the decision that one holds locked.
         assert deliver_due() == 0
@@ -77,7 +80,16 @@ def test_worker_killed_mid_delivery_is_delivered_by_the_next_pass(live_sandbox, 
     assert decision.delivery_state == DeliveryState.PENDING
     assert decision.attempts == 0  # the killed attempt's bookkeeping was rolled back
     live_sandbox.faults(latencyMs=0)
-    wait_until(lambda: deliver_due() == 1)
+    # The worker restarted: one pass (reconcile + deliveries) and out.
+    restarted = subprocess.run(
+        [sys.executable, "manage.py", "sync_approvals", "--once", "--no-realtime"],
+        cwd=ROOT,
+        env=_worker_env(live_sandbox),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
 
     decision.refresh_from_db()
     assert decision.delivery_state == DeliveryState.DELIVERED
