@@ -163,6 +163,9 @@ class _Upstream:
         seen: set[str] = set()
         while True:
             page = self.call(list_page, page_size=PAGE_SIZE, after=after, **filters)
+            # The client skips unreadable items (and logs them); an approval whose token was
+            # one of them is checked by retrieving it, like any other missing from the list.
+            self.report.skipped += len(page.invalid)
             yield from page.data
             after = page.next
             if after is None:
@@ -287,7 +290,12 @@ def _read(upstream: _Upstream, now: datetime) -> _Plan:
     for approval_id, token_id, run_id, run_status in leaving:
         state, reason = None, ""
         if token_id not in waiting:
-            state, reason, _token = classify_token(upstream, token_id)
+            try:
+                state, reason, _token = classify_token(upstream, token_id)
+            except MalformedResponseError as exc:
+                # Unreadable upstream: keep the approval as it is until a pass can tell.
+                logger.warning("sync: cannot classify token %s: %s", token_id, exc)
+                continue
         status: str | None = None
         if state is None:
             # The token still waits, but its run is no longer awaiting it.

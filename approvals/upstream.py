@@ -8,6 +8,7 @@ no account and no extra process. No other module knows which one it is talking t
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from django.conf import settings
 
@@ -42,6 +43,18 @@ def embedded_sandbox() -> SandboxApp:
         return _sandbox
 
 
+def _connection(timeout: float | None) -> dict[str, Any]:
+    """Key, base URL and timeout of whichever Trigger.dev is configured (not the transport)."""
+    timeout = settings.TRIGGER_TIMEOUT_SECONDS if timeout is None else timeout
+    if settings.TRIGGER_USES_SANDBOX:
+        return {"secret_key": DEFAULT_SECRET_KEY, "base_url": SANDBOX_BASE_URL, "timeout": timeout}
+    return {
+        "secret_key": settings.TRIGGER_SECRET_KEY or "",
+        "base_url": settings.TRIGGER_API_URL or "",
+        "timeout": timeout,
+    }
+
+
 def trigger_client(
     *, retry: RetryPolicy | None = None, timeout: float | None = None
 ) -> TriggerClient:
@@ -50,39 +63,13 @@ def trigger_client(
     ``retry`` defaults to the SDK's policy (5 attempts, about 9 s of backoff at worst): callers
     on a request path pass a shorter one and leave the rest to the worker.
     """
-    timeout = settings.TRIGGER_TIMEOUT_SECONDS if timeout is None else timeout
-    if settings.TRIGGER_USES_SANDBOX:
-        return TriggerClient(
-            secret_key=DEFAULT_SECRET_KEY,
-            base_url=SANDBOX_BASE_URL,
-            timeout=timeout,
-            retry=retry,
-            transport=SandboxTransport(embedded_sandbox()),
-        )
-    return TriggerClient(
-        secret_key=settings.TRIGGER_SECRET_KEY or "",
-        base_url=settings.TRIGGER_API_URL or "",
-        timeout=timeout,
-        retry=retry,
-    )
+    transport = SandboxTransport(embedded_sandbox()) if settings.TRIGGER_USES_SANDBOX else None
+    return TriggerClient(**_connection(timeout), retry=retry, transport=transport)
 
 
 def async_trigger_client(
     *, retry: RetryPolicy | None = None, timeout: float | None = None
 ) -> AsyncTriggerClient:
     """A new asynchronous client; use it as an async context manager."""
-    timeout = settings.TRIGGER_TIMEOUT_SECONDS if timeout is None else timeout
-    if settings.TRIGGER_USES_SANDBOX:
-        return AsyncTriggerClient(
-            secret_key=DEFAULT_SECRET_KEY,
-            base_url=SANDBOX_BASE_URL,
-            timeout=timeout,
-            retry=retry,
-            transport=AsyncSandboxTransport(embedded_sandbox()),
-        )
-    return AsyncTriggerClient(
-        secret_key=settings.TRIGGER_SECRET_KEY or "",
-        base_url=settings.TRIGGER_API_URL or "",
-        timeout=timeout,
-        retry=retry,
-    )
+    transport = AsyncSandboxTransport(embedded_sandbox()) if settings.TRIGGER_USES_SANDBOX else None
+    return AsyncTriggerClient(**_connection(timeout), retry=retry, transport=transport)

@@ -277,6 +277,9 @@ class Page(Generic[T]):
     next: str | None = None
     previous: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Items that could not be read, each naming its index and field. One bad record must not
+    # hide the rest of the page (or stall every sync pass until upstream changes it).
+    invalid: tuple[MalformedResponseError, ...] = field(default=(), compare=False)
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.data)
@@ -303,11 +306,19 @@ def parse_page(data: Any, item: type[Run] | type[WaitpointToken]) -> Page[Any]:
     if not isinstance(items, list):
         raise f._bad("data", "a list")
     pagination = FieldReader(f.data.get("pagination") or {}, "response.pagination")
+    parsed: list[Any] = []
+    invalid: list[MalformedResponseError] = []
+    for i, entry in enumerate(items):
+        try:
+            parsed.append(item.from_api(entry, f"data[{i}]"))
+        except MalformedResponseError as exc:
+            invalid.append(exc)
     return Page(
-        data=tuple(item.from_api(entry, f"data[{i}]") for i, entry in enumerate(items)),
+        data=tuple(parsed),
         next=pagination.opt_text("next") or None,
         previous=pagination.opt_text("previous") or None,
         raw=dict(f.data),
+        invalid=tuple(invalid),
     )
 
 

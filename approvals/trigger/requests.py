@@ -8,6 +8,7 @@ functions turn answers into records. Nothing here performs I/O.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -50,6 +51,8 @@ DEFAULT_BASE_URL = "https://api.trigger.dev"
 
 Strings = str | Sequence[str]
 When = datetime | int | float | str
+
+logger = logging.getLogger("approvals.trigger")
 
 
 def _join(value: Strings | None) -> str | None:
@@ -394,9 +397,20 @@ def parse_run(response: httpx.Response) -> Run:
         raise _located(response, exc) from None
 
 
+def _report_invalid(response: httpx.Response, page: Page[Any]) -> Page[Any]:
+    for problem in page.invalid:
+        logger.warning(
+            "skipped an unreadable item of %s %s: %s",
+            response.request.method,
+            response.request.url.path,
+            problem,
+        )
+    return page
+
+
 def parse_run_page(response: httpx.Response) -> Page[Run]:
     try:
-        return parse_page(json_body(response), Run)
+        return _report_invalid(response, parse_page(json_body(response), Run))
     except MalformedResponseError as exc:
         raise _located(response, exc) from None
 
@@ -412,12 +426,14 @@ def parse_token_page(
     response: httpx.Response, wanted: frozenset[str] | None = None
 ) -> Page[WaitpointToken]:
     try:
-        page: Page[WaitpointToken] = parse_page(json_body(response), WaitpointToken)
+        page: Page[WaitpointToken] = _report_invalid(
+            response, parse_page(json_body(response), WaitpointToken)
+        )
     except MalformedResponseError as exc:
         raise _located(response, exc) from None
     if wanted is not None and len(wanted) > 1:
         kept = tuple(token for token in page.data if token.status in wanted)
-        page = Page(kept, page.next, page.previous, page.raw)
+        page = Page(kept, page.next, page.previous, page.raw, page.invalid)
     return page
 
 

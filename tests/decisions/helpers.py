@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission, User
@@ -35,18 +33,6 @@ def token_upstream(sandbox: Any, token_id: str) -> dict[str, Any]:
     )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
-
-
-def wait_until(condition: Callable[[], Any], *, timeout: float = 10.0) -> Any:
-    """Poll ``condition`` until it is truthy, for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
 
 
 def reviewer_named(username: str, *, groups: tuple[str, ...] = ("Reviewers",)) -> User:

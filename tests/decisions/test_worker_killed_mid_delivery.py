@@ -15,8 +15,9 @@ from django.db import connection
 
 from approvals.decisions import decide, deliver_due
 from approvals.models import Decision, DeliveryState
-from tests.decisions.helpers import completions, finished_run, wait_until
+from tests.decisions.helpers import completions, finished_run
 from tests.factories import approval_for_sandbox_run
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from approvals.trigger import (
@@ -15,19 +13,9 @@ from approvals.trigger import (
     TransportError,
     TriggerClient,
 )
+from tests.waiting import wait_until
 
 from .conftest import RecordingSleep, RunningSandbox
-
-
-def _wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(interval)
 
 
 def test_runs_list_follows_cursor_pagination_across_pages(
@@ -136,7 +124,7 @@ def test_a_timed_out_token_decodes_the_timeout_error(
 ) -> None:
     created = client.waitpoints.create(timeout="10m", tags=["t"])
     sandbox.control("POST", "clock", {"advanceSeconds": 601})
-    token = _wait_until(
+    token = wait_until(
         lambda: (t := client.waitpoints.retrieve(created.id)).status == "TIMED_OUT" and t
     )
     assert token.output_is_error

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,18 +20,6 @@ API_VERSION = "2025-07-16"
 AUTH = {"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
 SDK_HEADERS = {**AUTH, "x-trigger-api-version": API_VERSION}
 ELECTRIC_HEADERS = {**SDK_HEADERS, "x-trigger-electric-version": "1.0.0-beta.1"}
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 @pytest.fixture

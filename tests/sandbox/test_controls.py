@@ -5,7 +5,8 @@ import asyncio
 import httpx
 
 from approvals.sandbox import AsyncSandboxTransport, SandboxApp, SandboxTransport, create_app
-from tests.sandbox.conftest import SDK_HEADERS, internal_run, start_run, wait_until
+from tests.sandbox.conftest import SDK_HEADERS, internal_run, start_run
+from tests.waiting import wait_until
 
 
 def test_started_run_exists_and_waits_on_its_token(client: httpx.Client) -> None:

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from approvals.sandbox import DEFAULT_SECRET_KEY
-from tests.sandbox.conftest import internal_run, start_run, wait_until
+from tests.sandbox.conftest import internal_run, start_run
+from tests.waiting import wait_until
 
 TOKENS = "/api/v1/waitpoints/tokens"
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from approvals.trigger import RetryPolicy, TriggerClient
 from approvals.upstream import trigger_client
-
-BOUND = 15.0  # seconds: every wait in these tests is bounded by this
 
 
 @pytest.fixture
@@ -30,15 +27,3 @@ def sandbox_run(live_sandbox: Any, run_id: str) -> Any:
     run = live_sandbox.app.world.find_run(run_id)
     assert run is not None
     return run
-
-
-def wait_until(condition: Callable[[], Any], *, bound: float = BOUND) -> Any:
-    """Poll ``condition`` until it is truthy (returning its value) or fail after ``bound``."""
-    deadline = time.monotonic() + bound
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {bound} s")
-        time.sleep(0.02)

@@ -10,8 +10,7 @@ from django.db import connection
 
 from approvals import worker
 from approvals.leader import LeaderLock, leader_lock
-
-from .conftest import wait_until
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

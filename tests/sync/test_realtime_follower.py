@@ -10,8 +10,9 @@ import pytest
 from approvals.models import Approval, ApprovalState
 from approvals.realtime_sync import RealtimeFollower
 from approvals.trigger import TriggerClient
+from tests.waiting import wait_until
 
-from .conftest import retrieves, sandbox_run, wait_until
+from .conftest import retrieves, sandbox_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

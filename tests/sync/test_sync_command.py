@@ -19,8 +19,7 @@ from django.db import connection
 
 from approvals.models import Approval, ApprovalState, Decision, DeliveryState, Verdict
 from tests.factories import approval_for_sandbox_run
-
-from .conftest import wait_until
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,7 +142,7 @@ def test_the_worker_process_syncs_and_stops_cleanly_on_sigterm(
     worker = workers()
     ids = live_sandbox.start_run(description="picked up by the worker process")
 
-    wait_until(lambda: Approval.objects.filter(token_id=ids["tokenId"]).exists(), bound=30)
+    wait_until(lambda: Approval.objects.filter(token_id=ids["tokenId"]).exists(), timeout=30)
     code = worker.stop(signal.SIGTERM)
 
     assert code == 0
@@ -159,13 +158,13 @@ def test_a_stand_by_worker_takes_over_when_the_leader_is_killed(
 ):
     leader = workers()
     first = live_sandbox.start_run(description="first")
-    wait_until(lambda: Approval.objects.filter(token_id=first["tokenId"]).exists(), bound=30)
+    wait_until(lambda: Approval.objects.filter(token_id=first["tokenId"]).exists(), timeout=30)
     standby = workers()
-    wait_until(lambda: standby.said("standing by"), bound=30)
+    wait_until(lambda: standby.said("standing by"), timeout=30)
 
     leader.stop(signal.SIGKILL)
     second = live_sandbox.start_run(description="second")
 
-    wait_until(lambda: Approval.objects.filter(token_id=second["tokenId"]).exists(), bound=30)
+    wait_until(lambda: Approval.objects.filter(token_id=second["tokenId"]).exists(), timeout=30)
     assert standby.said("sync: leader")
     assert standby.stop(signal.SIGTERM) == 0

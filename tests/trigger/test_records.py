@@ -53,13 +53,14 @@ def test_a_malformed_run_names_the_field(
     assert "/api/v3/runs/run_abc" in str(excinfo.value)
 
 
-def test_a_malformed_list_item_names_its_index(
-    server: ScriptedServer, client: TriggerClient
+def test_a_malformed_list_item_is_skipped_and_named_by_its_index(
+    server: ScriptedServer, client: TriggerClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.add(json_reply(page([token_json(), token_json(url=None)])))
-    with pytest.raises(MalformedResponseError) as excinfo:
-        client.waitpoints.list_page()
-    assert excinfo.value.field == "data[1].url"
+    listed = client.waitpoints.list_page()
+    assert len(listed.data) == 1
+    assert [problem.field for problem in listed.invalid] == ["data[1].url"]
+    assert "data[1].url" in caplog.text
 
 
 def test_a_list_without_data_is_malformed(server: ScriptedServer, client: TriggerClient) -> None:
