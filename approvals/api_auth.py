@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
+from approvals.demo import DemoAwareModelBackend
 from approvals.models import ApiToken, hash_api_token
 
 # Write last_used_at at most this often per token, so reads do not all become writes.
@@ -74,7 +75,8 @@ def token_user(raw: str) -> ApiToken:
         raise Unauthenticated("Invalid API token.")
     if not token.is_active:
         raise Unauthenticated("This API token has been revoked.")
-    if not token.user.is_active:
+    # The same rule as signing in (inactive users; the demo reviewer outside sandbox mode).
+    if not DemoAwareModelBackend().user_can_authenticate(token.user):
         raise Unauthenticated("This API token's user is inactive.")
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

@@ -119,3 +119,17 @@ def test_outsider_with_a_token_may_look_but_not_decide(client, outsider):
     )
     assert response.status_code == 403
     assert response.json()["message"] == "You do not have permission to decide approvals."
+
+
+def test_a_demo_reviewer_token_stops_working_with_a_real_trigger(client, settings):
+    from io import StringIO
+
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("prepare_demo", stdout=StringIO())
+    _, raw = ApiToken.issue(user=User.objects.get(username="demo"))
+    assert client.get("/api/approvals", **bearer(raw)).status_code == 200
+
+    settings.TRIGGER_USES_SANDBOX = False
+    assert client.get("/api/approvals", **bearer(raw)).status_code == 401
