@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -26,9 +26,10 @@ from .requests import (
     Call,
     RequestFactory,
     RunFilters,
+    RunQuery,
     Strings,
     TokenFilters,
-    When,
+    TokenQuery,
     next_cursor,
     parse_complete,
     parse_created_token,
@@ -250,57 +251,20 @@ class AsyncRuns:
     async def list_page(
         self,
         *,
-        status: Strings | None = None,
-        tags: Strings | None = None,
-        task_identifier: Strings | None = None,
-        version: Strings | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        period: str | None = None,
-        is_test: bool | None = None,
-        batch: str | None = None,
-        schedule: str | None = None,
-        queue: Strings | None = None,
-        machine: Strings | None = None,
-        region: Strings | None = None,
-        bulk_action: str | None = None,
-        error: str | None = None,
-        page_size: int | None = None,
         after: str | None = None,
         before: str | None = None,
+        **query: Unpack[RunQuery],
     ) -> Page[Run]:
         """See ``Runs.list_page``: without a created-at window the server covers 7 days."""
-        filters = RunFilters(
-            status, tags, task_identifier, version, created_from, created_to, period, is_test,
-            batch, schedule, queue, machine, region, bulk_action, error, page_size,
-        )  # fmt: skip
+        filters = RunFilters(**query)
         call = self._client._factory.list_runs(filters, after=after, before=before)
         return parse_run_page(await self._client._send(call))
 
     async def list(
         self,
-        *,
-        status: Strings | None = None,
-        tags: Strings | None = None,
-        task_identifier: Strings | None = None,
-        version: Strings | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        period: str | None = None,
-        is_test: bool | None = None,
-        batch: str | None = None,
-        schedule: str | None = None,
-        queue: Strings | None = None,
-        machine: Strings | None = None,
-        region: Strings | None = None,
-        bulk_action: str | None = None,
-        error: str | None = None,
-        page_size: int | None = None,
+        **query: Unpack[RunQuery],
     ) -> AsyncIterator[Run]:
-        filters = RunFilters(
-            status, tags, task_identifier, version, created_from, created_to, period, is_test,
-            batch, schedule, queue, machine, region, bulk_action, error, page_size,
-        )  # fmt: skip
+        filters = RunFilters(**query)
         after: str | None = None
         seen: set[str] = set()
         while True:
@@ -397,36 +361,19 @@ class AsyncWaitpoints:
     async def list_page(
         self,
         *,
-        status: Strings | None = None,
-        idempotency_key: str | None = None,
-        tags: Strings | None = None,
-        period: str | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        page_size: int | None = None,
         after: str | None = None,
         before: str | None = None,
+        **query: Unpack[TokenQuery],
     ) -> Page[WaitpointToken]:
-        filters = TokenFilters(
-            status, idempotency_key, tags, period, created_from, created_to, page_size
-        )
+        filters = TokenFilters(**query)
         call = self._client._factory.list_tokens(filters, after=after, before=before)
         return parse_token_page(await self._client._send(call), filters.wanted_statuses())
 
     async def list(
         self,
-        *,
-        status: Strings | None = None,
-        idempotency_key: str | None = None,
-        tags: Strings | None = None,
-        period: str | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        page_size: int | None = None,
+        **query: Unpack[TokenQuery],
     ) -> AsyncIterator[WaitpointToken]:
-        filters = TokenFilters(
-            status, idempotency_key, tags, period, created_from, created_to, page_size
-        )
+        filters = TokenFilters(**query)
         after: str | None = None
         seen: set[str] = set()
         while True:

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Generator, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
 
@@ -25,9 +25,10 @@ from .requests import (
     Call,
     RequestFactory,
     RunFilters,
+    RunQuery,
     Strings,
     TokenFilters,
-    When,
+    TokenQuery,
     next_cursor,
     parse_complete,
     parse_created_token,
@@ -231,59 +232,22 @@ class Runs:
     def list_page(
         self,
         *,
-        status: Strings | None = None,
-        tags: Strings | None = None,
-        task_identifier: Strings | None = None,
-        version: Strings | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        period: str | None = None,
-        is_test: bool | None = None,
-        batch: str | None = None,
-        schedule: str | None = None,
-        queue: Strings | None = None,
-        machine: Strings | None = None,
-        region: Strings | None = None,
-        bulk_action: str | None = None,
-        error: str | None = None,
-        page_size: int | None = None,
         after: str | None = None,
         before: str | None = None,
+        **query: Unpack[RunQuery],
     ) -> Page[Run]:
         """One page of ``GET /api/v1/runs``. ``tags`` match ANY of the tags. Without
         ``period``/``created_from``/``created_to`` the server covers only the last 7 days."""
-        filters = RunFilters(
-            status, tags, task_identifier, version, created_from, created_to, period, is_test,
-            batch, schedule, queue, machine, region, bulk_action, error, page_size,
-        )  # fmt: skip
+        filters = RunFilters(**query)
         call = self._client._factory.list_runs(filters, after=after, before=before)
         return parse_run_page(self._client._send(call))
 
     def list(
         self,
-        *,
-        status: Strings | None = None,
-        tags: Strings | None = None,
-        task_identifier: Strings | None = None,
-        version: Strings | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        period: str | None = None,
-        is_test: bool | None = None,
-        batch: str | None = None,
-        schedule: str | None = None,
-        queue: Strings | None = None,
-        machine: Strings | None = None,
-        region: Strings | None = None,
-        bulk_action: str | None = None,
-        error: str | None = None,
-        page_size: int | None = None,
+        **query: Unpack[RunQuery],
     ) -> Iterator[Run]:
         """Every matching run, following ``pagination.next`` (see ``list_page``)."""
-        filters = RunFilters(
-            status, tags, task_identifier, version, created_from, created_to, period, is_test,
-            batch, schedule, queue, machine, region, bulk_action, error, page_size,
-        )  # fmt: skip
+        filters = RunFilters(**query)
         after: str | None = None
         seen: set[str] = set()
         while True:
@@ -357,38 +321,21 @@ class Waitpoints:
     def list_page(
         self,
         *,
-        status: Strings | None = None,
-        idempotency_key: str | None = None,
-        tags: Strings | None = None,
-        period: str | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        page_size: int | None = None,
         after: str | None = None,
         before: str | None = None,
+        **query: Unpack[TokenQuery],
     ) -> Page[WaitpointToken]:
         """One page of ``GET /api/v1/waitpoints/tokens``. ``tags`` match ANY; with several
         statuses the server's filter is loose, so items are filtered again here."""
-        filters = TokenFilters(
-            status, idempotency_key, tags, period, created_from, created_to, page_size
-        )
+        filters = TokenFilters(**query)
         call = self._client._factory.list_tokens(filters, after=after, before=before)
         return parse_token_page(self._client._send(call), filters.wanted_statuses())
 
     def list(
         self,
-        *,
-        status: Strings | None = None,
-        idempotency_key: str | None = None,
-        tags: Strings | None = None,
-        period: str | None = None,
-        created_from: When | None = None,
-        created_to: When | None = None,
-        page_size: int | None = None,
+        **query: Unpack[TokenQuery],
     ) -> Iterator[WaitpointToken]:
-        filters = TokenFilters(
-            status, idempotency_key, tags, period, created_from, created_to, page_size
-        )
+        filters = TokenFilters(**query)
         after: str | None = None
         seen: set[str] = set()
         while True:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 import httpx
@@ -93,6 +93,39 @@ def _encode_json(body: Any) -> bytes:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"request body is not JSON-serialisable: {exc}") from None
+
+
+class RunQuery(TypedDict, total=False):
+    """The keyword filters of ``runs.list`` / ``runs.list_page`` (see ``RunFilters``)."""
+
+    status: Strings | None
+    tags: Strings | None
+    task_identifier: Strings | None
+    version: Strings | None
+    created_from: When | None
+    created_to: When | None
+    period: str | None
+    is_test: bool | None
+    batch: str | None
+    schedule: str | None
+    queue: Strings | None
+    machine: Strings | None
+    region: Strings | None
+    bulk_action: str | None
+    error: str | None
+    page_size: int | None
+
+
+class TokenQuery(TypedDict, total=False):
+    """The keyword filters of ``waitpoints.list`` / ``list_page`` (see ``TokenFilters``)."""
+
+    status: Strings | None
+    idempotency_key: str | None
+    tags: Strings | None
+    period: str | None
+    created_from: When | None
+    created_to: When | None
+    page_size: int | None
 
 
 @dataclass(frozen=True)
