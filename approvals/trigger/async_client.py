@@ -19,7 +19,7 @@ from typing import Any, Unpack
 import httpx
 
 from .electric import ShapeStream, run_from_row
-from .errors import TriggerError, error_from_response, mask_secret
+from .errors import error_from_response, mask_secret
 from .records import CreatedToken, Page, Run, StreamEvent, StreamSnapshot, WaitpointToken
 from .requests import (
     DEFAULT_BASE_URL,
@@ -39,22 +39,13 @@ from .requests import (
     parse_token,
     parse_token_page,
 )
-from .retry import Attempts, RetryPolicy, is_retryable_status, transport_error
+from .retry import Attempts, FeedFailure, RetryPolicy, is_retryable_status, transport_error
 from .seed import cache_set_to_completion
 from .sse import SSEParser, StreamDecoder
 
 __all__ = ["AsyncTriggerClient"]
 
 logger = logging.getLogger("approvals.trigger")
-
-
-class _Failure(Exception):
-    """A connection of a long-lived feed failed in a way worth reconnecting after."""
-
-    def __init__(self, error: TriggerError, delay_hint: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.delay_hint = delay_hint
 
 
 class AsyncTriggerClient:
@@ -139,8 +130,8 @@ class AsyncTriggerClient:
             )
             await self._sleep(delay)
 
-    def _failure(self, response: httpx.Response, failures: int) -> _Failure:
-        """Classify a non-2xx answer of a long-lived feed: raise it, or return a _Failure."""
+    def _failure(self, response: httpx.Response, failures: int) -> FeedFailure:
+        """Classify a non-2xx answer of a long-lived feed: raise it, or return a failure."""
         retryable = is_retryable_status(response)
         error = error_from_response(response, self._factory.redact, retryable=retryable)
         if not retryable:
@@ -150,9 +141,9 @@ class AsyncTriggerClient:
             if response.status_code == 429
             else None
         )
-        return _Failure(error, hint)
+        return FeedFailure(error, hint)
 
-    async def _give_up_or_wait(self, failure: _Failure, failures: int, what: str) -> None:
+    async def _give_up_or_wait(self, failure: FeedFailure, failures: int, what: str) -> None:
         limit = self.retry.realtime_max_failures
         if limit is not None and failures > limit:
             raise failure.error from None
@@ -174,10 +165,10 @@ class AsyncTriggerClient:
                     response = await self._http.send(request)
                 except httpx.RequestError as exc:
                     error = transport_error(exc, request, self._factory.redact)
-                    raise _Failure(error) from exc
+                    raise FeedFailure(error) from exc
                 if not (response.is_success or response.status_code == 409):
                     raise self._failure(response, failures)
-            except _Failure as failure:
+            except FeedFailure as failure:
                 failures += 1
                 await self._give_up_or_wait(failure, failures, f"realtime {path}")
                 continue
@@ -197,7 +188,7 @@ class AsyncTriggerClient:
         try:
             response = await self._http.send(request, stream=True)
         except httpx.RequestError as exc:
-            raise _Failure(transport_error(exc, request, self._factory.redact)) from exc
+            raise FeedFailure(transport_error(exc, request, self._factory.redact)) from exc
         try:
             if not response.is_success:
                 await response.aread()
@@ -210,7 +201,7 @@ class AsyncTriggerClient:
                         for event in decoder.decode(message):
                             yield event
             except (httpx.RequestError, httpx.StreamError) as exc:
-                raise _Failure(transport_error(exc, request, self._factory.redact)) from exc
+                raise FeedFailure(transport_error(exc, request, self._factory.redact)) from exc
             parser.close()
         finally:
             await response.aclose()
@@ -232,7 +223,7 @@ class AsyncTriggerClient:
                     if event.id is not None:
                         last_event_id = event.id
                     yield event
-            except _Failure as failure:
+            except FeedFailure as failure:
                 failures += 1
                 if time.monotonic() >= deadline:
                     raise failure.error from None

@@ -38,22 +38,13 @@ from .requests import (
     parse_token,
     parse_token_page,
 )
-from .retry import Attempts, RetryPolicy, is_retryable_status, transport_error
+from .retry import Attempts, FeedFailure, RetryPolicy, is_retryable_status, transport_error
 from .seed import cache_set_to_completion
 from .sse import SSEParser, StreamDecoder
 
 __all__ = ["TriggerClient"]
 
 logger = logging.getLogger("approvals.trigger")
-
-
-class _StreamFailure(Exception):
-    """A stream connection failed in a way worth reconnecting after."""
-
-    def __init__(self, error: Exception, delay_hint: float | None = None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.delay_hint = delay_hint
 
 
 class TriggerClient:
@@ -148,11 +139,11 @@ class TriggerClient:
     # -- SSE ---------------------------------------------------------------------------------
 
     def _stream_once(self, request: httpx.Request, state: dict[str, Any]) -> Iterator[StreamEvent]:
-        """One SSE connection. Raises ``_StreamFailure`` for what deserves a reconnect."""
+        """One SSE connection. Raises ``FeedFailure`` for what deserves a reconnect."""
         try:
             response = self._http.send(request, stream=True)
         except httpx.RequestError as exc:
-            raise _StreamFailure(transport_error(exc, request, self._factory.redact)) from exc
+            raise FeedFailure(transport_error(exc, request, self._factory.redact)) from exc
         try:
             if not response.is_success:
                 response.read()
@@ -165,7 +156,7 @@ class TriggerClient:
                     if response.status_code == 429
                     else None
                 )
-                raise _StreamFailure(error, hint)
+                raise FeedFailure(error, hint)
             decoder = StreamDecoder(response.headers.get("x-stream-version"))
             parser = SSEParser()
             try:
@@ -175,7 +166,7 @@ class TriggerClient:
                             state["events"] += 1
                             yield event
             except (httpx.RequestError, httpx.StreamError) as exc:
-                raise _StreamFailure(transport_error(exc, request, self._factory.redact)) from exc
+                raise FeedFailure(transport_error(exc, request, self._factory.redact)) from exc
             parser.close()
         finally:
             response.close()
@@ -202,7 +193,7 @@ class TriggerClient:
                     if event.id is not None:
                         last_event_id = event.id
                     yield event
-            except _StreamFailure as failure:
+            except FeedFailure as failure:
                 state["failures"] += 1
                 limit = self.retry.realtime_max_failures
                 if (limit is not None and state["failures"] > limit) or (

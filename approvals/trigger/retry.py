@@ -163,3 +163,13 @@ def transport_error(
     suffix = f" after {attempts} attempts" if attempts > 1 else ""
     message = f"{request.method} {request.url.path} {kind}{suffix}: {type(exc).__name__}: {detail}"
     return TransportError(redact(message), retryable=True)
+
+
+class FeedFailure(Exception):
+    """A connection of a long-lived feed or stream failed in a way worth reconnecting after;
+    ``delay_hint`` is the wait the server asked for (a 429's reset), if any."""
+
+    def __init__(self, error: Exception, delay_hint: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.delay_hint = delay_hint

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from playwright.sync_api import expect
 from approvals.models import Decision, Vote
 from tests.browser.conftest import sign_in
 from tests.factories import approval_for_sandbox_run, make_approval
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,12 +19,7 @@ RITA_PASSWORD = "pw-rita-1234"
 
 
 def _run_output(sandbox: Any, run_id: str) -> Any:
-    deadline = time.monotonic() + 5
-    while True:
-        output = sandbox.control("GET", f"runs/{run_id}")["output"]
-        if output is not None or time.monotonic() > deadline:
-            return output
-        time.sleep(0.02)
+    return wait_until(lambda: sandbox.control("GET", f"runs/{run_id}")["output"], timeout=5)
 
 
 def test_a_reviewer_signs_in_and_sees_the_queue(page: Any, reviewer: Any) -> None:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from approvals.trigger import TriggerClient
+from tests.waiting import wait_until
 
 from .conftest import RunningSandbox
 
 
 def _final_output(client: TriggerClient, run_id: str) -> Any:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        run = client.runs.retrieve(run_id)
-        if run.status == "COMPLETED":
-            return run.output
-        time.sleep(0.02)
-    raise AssertionError("the run did not resume and complete")
+    run = wait_until(lambda: (r := client.runs.retrieve(run_id)).status == "COMPLETED" and r)
+    return run.output
 
 
 def test_the_seed_approval_flow_with_delayed_runs(delayed_sandbox: RunningSandbox) -> None:

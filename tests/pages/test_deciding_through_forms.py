@@ -6,7 +6,6 @@ the decision service delivers after its transaction commits, which needs real co
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -16,18 +15,14 @@ from django.test import Client
 from approvals.models import Decision, DeliveryState, Vote
 from tests.factories import approval_for_sandbox_run
 from tests.pages.conftest import HTMX
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 
 def _run_output(sandbox: Any, run_id: str) -> Any:
     """The run's output once the sandbox has resumed it (polled, bounded)."""
-    deadline = time.monotonic() + 5
-    while True:
-        run = sandbox.control("GET", f"runs/{run_id}")
-        if run["output"] is not None or time.monotonic() > deadline:
-            return run["output"]
-        time.sleep(0.02)
+    return wait_until(lambda: sandbox.control("GET", f"runs/{run_id}")["output"], timeout=5)
 
 
 def test_a_plain_approve_with_a_comment_reaches_trigger_dev_and_redirects(
