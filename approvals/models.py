@@ -52,6 +52,9 @@ class Approval(models.Model):
     )
     closed_reason = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # What the sync had to change to store upstream values (approvals.sync.NOTE_TEXT): NaN
+    # shown as null, parts too deep or too large. The detail page says so.
+    upstream_notes = models.JSONField(default=list, blank=True)
     # Lower-cased description, ids and payload text, so search is one indexed-table scan.
     search_text = models.TextField(blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)

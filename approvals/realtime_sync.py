@@ -52,6 +52,23 @@ async def follow_tag_feed(
         await asyncio.shield(sync_to_async(connections.close_all, thread_sensitive=True)())
 
 
+async def _apply_one(
+    apply: Callable[[Run, TriggerClient], Awaitable[RunChange]], run: Run, client: TriggerClient
+) -> RunChange | None:
+    """One run's update; a run that cannot be applied is logged by id and the feed goes on.
+    Restarting the feed instead would meet the same run again and stall every other one
+    (docs/hardening.md, "Poison records"); the reconcile retries it."""
+    try:
+        return await apply(run, client)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        logger.warning(
+            "realtime: skipping run %.120r: %s: %s", run.id, type(exc).__name__, str(exc)[:200]
+        )
+        return None
+
+
 async def _follow(
     *,
     stop: asyncio.Event,
@@ -67,9 +84,9 @@ async def _follow(
                     feed = feed_client.runs.subscribe_to_runs_with_tag(tag)
                     try:
                         async for run in feed:
-                            change = await apply(run, client)
+                            change = await _apply_one(apply, run, client)
                             failures = 0
-                            if on_change is not None:
+                            if change is not None and on_change is not None:
                                 on_change(run, change)
                             if stop.is_set():
                                 return

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -24,10 +25,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from approvals.contract import announcements, run_id_from_tags
+from approvals.contract import announcements, is_valid_id, run_id_from_tags
 from approvals.models import Approval, ApprovalState, Decision
 from approvals.trigger import (
     MalformedResponseError,
@@ -50,11 +51,11 @@ DESCRIPTION_MAX = 2_000
 REQUESTED_BY_MAX = 320
 TAG_MAX = 128
 TAGS_MAX = 50
-ID_MAX = 100
 TASK_MAX = 200
 STATUS_MAX = 40
 SEARCH_TEXT_MAX = 10_000
 JSON_MAX_CHARS = 256_000
+JSON_MAX_DEPTH = 64
 PAGE_SIZE = 100
 DEFAULT_DESCRIPTION = "Approval required"
 # A pass should fail fast and leave the retrying to the next pass, a few seconds later.
@@ -79,30 +80,50 @@ def clean_text(value: Any, limit: int) -> str:
     return _CONTROL.sub("", value.replace("\r\n", "\n"))[:limit]
 
 
-def clean_json(value: Any, depth: int = 0) -> Any:
-    """A JSON value PostgreSQL's jsonb accepts (no NUL, no lone surrogate), nesting bounded."""
-    if depth > 64:
-        return None
+# What cleaning had to change in an upstream value, kept on the approval so the page says so.
+NOTE_NON_FINITE = "non_finite"
+NOTE_TOO_DEEP = "too_deep"
+NOTE_TOO_LARGE = "too_large"
+NOTE_TEXT = {
+    NOTE_NON_FINITE: "NaN or Infinity, which JSON cannot hold, is shown as null.",
+    NOTE_TOO_DEEP: f"Parts nested deeper than {JSON_MAX_DEPTH} levels are not shown.",
+    NOTE_TOO_LARGE: f"A value over {JSON_MAX_CHARS:,} characters is shown as a preview.",
+}
+TOO_DEEP_MARKER = "[nested too deeply to show]"
+
+
+def clean_json(value: Any, notes: set[str] | None = None, depth: int = 0) -> Any:
+    """A JSON value PostgreSQL's jsonb and SQLite accept: no NUL, no lone surrogate, no NaN
+    or ±Infinity (they become ``null``), nesting bounded. What was changed goes in ``notes``."""
+    notes = set() if notes is None else notes
+    if depth > JSON_MAX_DEPTH:
+        notes.add(NOTE_TOO_DEEP)
+        return TOO_DEEP_MARKER
     if isinstance(value, str):
         return _JSON_UNSAFE.sub("", value)
     if isinstance(value, dict):
         return {
-            _JSON_UNSAFE.sub("", str(key)): clean_json(item, depth + 1)
+            _JSON_UNSAFE.sub("", str(key)): clean_json(item, notes, depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        return [clean_json(item, depth + 1) for item in value]
+        return [clean_json(item, notes, depth + 1) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        notes.add(NOTE_NON_FINITE)
+        return None
     if value is None or isinstance(value, bool | int | float):
         return value
     return str(value)
 
 
-def capped_json(value: Any) -> tuple[Any, str]:
+def capped_json(value: Any, notes: set[str] | None = None) -> tuple[Any, str]:
     """``value`` cleaned, and its JSON text; a value too large is replaced by a marked preview."""
-    cleaned = clean_json(value)
+    notes = set() if notes is None else notes
+    cleaned = clean_json(value, notes)
     text = json.dumps(cleaned, ensure_ascii=False, sort_keys=True, default=str)
     if len(text) <= JSON_MAX_CHARS:
         return cleaned, text
+    notes.add(NOTE_TOO_LARGE)
     preview = {"truncated": True, "size": len(text), "preview": text[:2_000]}
     return preview, json.dumps(preview, ensure_ascii=False)
 
@@ -231,33 +252,96 @@ def _run_end(upstream: _Upstream, run_id: str) -> tuple[str | None, str, str | N
     return None, "", status
 
 
-def _read(upstream: _Upstream, now: datetime) -> _Plan:
-    tag = settings.APPROVAL_TAG
-    client = upstream.client
-    plan = _Plan()
-    runs: dict[str, Run] = {
-        run.id: run
-        for run in upstream.pages(
-            client.runs.list_page,
-            status=settings.APPROVAL_AWAITING_STATUSES,
-            tags=[tag],
-            period=settings.SYNC_RUN_WINDOW,
-        )
-    }
+# After this many upstream failures in a row on single records, the rest of the pass's
+# single-record reads are put off to the next pass: the upstream is probably down, and a pass
+# should not spend minutes retrying each record.
+MAX_FAILURES_IN_A_ROW = 3
+
+
+class _RecordReads:
+    """Reads of single records (a run's details, a token) where one bad record must not fail
+    the pass: a failure is logged by id, counted as skipped, and tried again next pass."""
+
+    def __init__(self, upstream: _Upstream) -> None:
+        self.upstream = upstream
+        self.failures_in_a_row = 0
+
+    @property
+    def gave_up(self) -> bool:
+        return self.failures_in_a_row >= MAX_FAILURES_IN_A_ROW
+
+    def read(self, what: str, record_id: str, fn: Callable[..., T], *args: Any) -> T | None:
+        if self.gave_up:
+            self.upstream.report.skipped += 1
+            return None
+        try:
+            value = fn(*args)
+        except NotFoundError:
+            raise  # an answer, not a failure: the caller decides what it means
+        except TriggerError as exc:
+            self.failures_in_a_row += 1
+            self.upstream.report.skipped += 1
+            logger.warning(
+                "sync: skipping %s %s this pass: %s: %s",
+                what,
+                record_id,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return None
+        self.failures_in_a_row = 0
+        return value
+
+
+def _list_awaiting_runs(upstream: _Upstream) -> dict[str, Run]:
+    runs: dict[str, Run] = {}
+    for run in upstream.pages(
+        upstream.client.runs.list_page,
+        status=settings.APPROVAL_AWAITING_STATUSES,
+        tags=[settings.APPROVAL_TAG],
+        period=settings.SYNC_RUN_WINDOW,
+    ):
+        if not is_valid_id(run.id):
+            _skip_bad_id(upstream.report, "run", run.id)
+            continue
+        runs[run.id] = run
+    return runs
+
+
+def _list_waiting_tokens(upstream: _Upstream) -> dict[str, WaitpointToken]:
     waiting: dict[str, WaitpointToken] = {}
-    for token in upstream.pages(client.waitpoints.list_page, status=["WAITING"], tags=[tag]):
-        if token.status == "WAITING":  # the list's status filter is loose (API ref §4.2)
+    for token in upstream.pages(
+        upstream.client.waitpoints.list_page, status=["WAITING"], tags=[settings.APPROVAL_TAG]
+    ):
+        if not is_valid_id(token.id):
+            _skip_bad_id(upstream.report, "token", token.id)
+            continue
+        if token.status == "WAITING":  # the list's status filter is loose (docs/trigger-v4.md)
             waiting[token.id] = token
+    return waiting
+
+
+def _skip_bad_id(report: SyncReport, what: str, value: str) -> None:
+    report.skipped += 1
+    # repr() with a cap: the id itself is hostile text (NUL, newlines) and must not forge lines.
+    logger.warning("sync: skipping a %s with a malformed id %.120r", what, value)
+
+
+def _join(runs: dict[str, Run], waiting: dict[str, WaitpointToken]) -> list[_Seen]:
+    """Each WAITING token with the run its ``run:`` tag names; the announcement only ever
+    comes from that run's metadata (docs/hardening.md, "Tokens belong to one run")."""
+    seen: list[_Seen] = []
     for token in waiting.values():
         run_id = run_id_from_tags(token.tags)
         run = runs.get(run_id) if run_id else None
         if run is None:
             continue  # not ours, or its run is not awaiting: handled below if we knew it
-        if len(token.id) > ID_MAX or len(run.id) > ID_MAX:
-            logger.warning("sync: skipping token with an oversized id (%d chars)", len(token.id))
-            continue
-        plan.seen.append(_Seen(token, run, announcements(run).get(token.id, {})))
+        seen.append(_Seen(token, run, announcements(run).get(token.id, {})))
+    return seen
 
+
+def _read_details(upstream: _Upstream, plan: _Plan, reads: _RecordReads) -> None:
+    """The run details (payload) of approvals that are new or whose run changed."""
     known = {
         a.token_id: a
         for a in Approval.objects.filter(token_id__in=[s.token.id for s in plan.seen]).only(
@@ -269,18 +353,27 @@ def _read(upstream: _Upstream, now: datetime) -> _Plan:
             "approval__token_id", flat=True
         )
     )
+    client = upstream.client
     for seen in plan.seen:
         approval = known.get(seen.token.id)
         if seen.token.id in decided or seen.run.id in plan.details:
             continue
         if approval is not None and approval.run_updated_at == seen.run.updated_at:
             continue
+        run_id = seen.run.id
         try:
-            plan.details[seen.run.id] = upstream.call(client.runs.retrieve, seen.run.id)
-        except (NotFoundError, MalformedResponseError) as exc:
-            logger.warning("sync: skipping run %s: %s", seen.run.id, type(exc).__name__)
+            details = reads.read("run", run_id, upstream.call, client.runs.retrieve, run_id)
+        except NotFoundError:
+            logger.warning("sync: skipping run %s: NotFoundError", run_id)
+            continue
+        if details is not None:
+            plan.details[run_id] = details
 
-    # Pending approvals no longer joined to a WAITING token and an awaiting run.
+
+def _read_leaving(
+    upstream: _Upstream, plan: _Plan, waiting: dict[str, WaitpointToken], reads: _RecordReads
+) -> None:
+    """Why each pending approval no longer joined to a WAITING token and an awaiting run left."""
     listed = {s.token.id for s in plan.seen}
     leaving = (
         Approval.objects.filter(state=ApprovalState.PENDING, decision__isnull=True)
@@ -288,22 +381,35 @@ def _read(upstream: _Upstream, now: datetime) -> _Plan:
         .values_list("id", "token_id", "run_id", "run_status")
     )
     for approval_id, token_id, run_id, run_status in leaving:
-        state, reason = None, ""
+        state: str | None = None
+        reason = ""
         if token_id not in waiting:
-            try:
-                state, reason, _token = classify_token(upstream, token_id)
-            except MalformedResponseError as exc:
-                # Unreadable upstream: keep the approval as it is until a pass can tell.
-                logger.warning("sync: cannot classify token %s: %s", token_id, exc)
-                continue
+            verdict = reads.read("token", token_id, classify_token, upstream, token_id)
+            if verdict is None:
+                continue  # unreadable this pass: keep the approval as it is
+            state, reason, _token = verdict
         status: str | None = None
         if state is None:
             # The token still waits, but its run is no longer awaiting it.
-            state, reason, status = _run_end(upstream, run_id)
+            ended = reads.read("run", run_id, _run_end, upstream, run_id)
+            if ended is None:
+                continue
+            state, reason, status = ended
         if state is not None:
             plan.closings.append(_Closing(approval_id, state, reason, status))
         elif status is not None and status != run_status:
             plan.statuses[approval_id] = status
+
+
+def _read(upstream: _Upstream, now: datetime) -> _Plan:
+    """Everything the pass needs from upstream. The two lists must succeed (a pass cannot
+    close anything on a partial listing); a single record that fails is skipped."""
+    runs = _list_awaiting_runs(upstream)
+    waiting = _list_waiting_tokens(upstream)
+    plan = _Plan(seen=_join(runs, waiting))
+    reads = _RecordReads(upstream)
+    _read_details(upstream, plan, reads)
+    _read_leaving(upstream, plan, waiting, reads)
     return plan
 
 
@@ -318,8 +424,9 @@ def approval_fields(
     requested_by = clean_text(announcement.get("requestedBy"), REQUESTED_BY_MAX).strip()
     schema = announcement.get("schema")
     context = announcement.get("context")
-    payload_value, payload_text = capped_json(payload)
-    metadata, _ = capped_json(run.metadata)
+    notes: set[str] = set()
+    payload_value, payload_text = capped_json(payload, notes)
+    metadata, _ = capped_json(run.metadata, notes)
     expires_at = token.timeout_at if token else None
     if expires_at is None:
         expires_at = parse_datetime(announcement.get("expiresAt"))
@@ -336,9 +443,10 @@ def approval_fields(
         "token_tags": clean_tags(token.tags) if token else [settings.APPROVAL_TAG, f"run:{run.id}"],
         "description": description,
         "payload": payload_value,
-        "context": capped_json(context)[0] if isinstance(context, dict) else None,
+        "context": capped_json(context, notes)[0] if isinstance(context, dict) else None,
         "run_metadata": metadata if isinstance(metadata, dict) else {},
-        "form_schema": capped_json(schema)[0] if isinstance(schema, dict) else None,
+        "form_schema": capped_json(schema, notes)[0] if isinstance(schema, dict) else None,
+        "upstream_notes": sorted(notes),
         "requested_by": requested_by,
         "created_at": created_at or run.created_at,
         "expires_at": expires_at,
@@ -359,6 +467,86 @@ def _has_decision(approval: Approval) -> bool:
     return Decision.objects.filter(approval_id=approval.pk).exists()
 
 
+def _guarded(
+    what: str, record_id: str, report: SyncReport, write: Callable[..., None], *args: Any
+) -> None:
+    """One record's write in a savepoint: if the database refuses it (a value cleaning did not
+    foresee), that record is skipped and logged by id, and the rest of the pass is kept."""
+    try:
+        with transaction.atomic():
+            write(*args)
+    except DatabaseError as exc:
+        report.skipped += 1
+        logger.warning(
+            "sync: skipping %s %s: the database refused it (%s)",
+            what,
+            record_id,
+            type(exc).__name__,
+        )
+
+
+def _write_seen(
+    seen: _Seen,
+    approval: Approval | None,
+    decided: bool,
+    details: Run | None,
+    report: SyncReport,
+    now: datetime,
+) -> None:
+    status = clean_text(seen.run.status, STATUS_MAX)
+    if decided:
+        assert approval is not None
+        if approval.run_status != status:
+            approval.run_status, approval.synced_at = status, now
+            approval.save(update_fields=["run_status", "synced_at"])
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        return
+    if details is None:
+        if approval is None:
+            report.skipped += 1  # its details could not be read: next pass
+            return
+        if approval.state == ApprovalState.PENDING and approval.run_status == status:
+            report.unchanged += 1
+            return
+        fields: dict[str, Any] = {"run_status": status}
+    else:
+        fields = approval_fields(
+            run=seen.run, token=seen.token, announcement=seen.announcement, payload=details.payload
+        )
+    if approval is None:
+        Approval.objects.create(token_id=seen.token.id, first_seen_at=now, synced_at=now, **fields)
+        report.created += 1
+        return
+    if approval.state != ApprovalState.PENDING:
+        # Waiting again upstream (a token cannot be reopened; a wrong "gone" can).
+        fields.update(state=ApprovalState.PENDING, closed_reason="", closed_at=None)
+    for name, value in fields.items():
+        setattr(approval, name, value)
+    approval.synced_at = now
+    approval.save(update_fields=[*fields, "synced_at"])
+    report.updated += 1
+
+
+def _write_leaving(
+    approval: Approval, close: _Closing | None, plan: _Plan, report: SyncReport, now: datetime
+) -> None:
+    if approval.state != ApprovalState.PENDING or _has_decision(approval):
+        return  # decided meanwhile: the decision service owns it now
+    if close is None:
+        approval.run_status = plan.statuses[approval.pk]
+        approval.synced_at = now
+        approval.save(update_fields=["run_status", "synced_at"])
+        report.updated += 1
+        return
+    if close.run_status is not None:
+        approval.run_status = close.run_status
+    _close(approval, state=close.state, reason=close.reason, now=now)
+    approval.save(update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"])
+    report.closed[close.state] = report.closed.get(close.state, 0) + 1
+
+
 def _write(plan: _Plan, report: SyncReport, now: datetime) -> None:
     tokens = [s.token.id for s in plan.seen]
     with transaction.atomic():
@@ -373,67 +561,33 @@ def _write(plan: _Plan, report: SyncReport, now: datetime) -> None:
             )
         )
         for seen in plan.seen:
-            approval = rows.get(seen.token.id)
-            status = clean_text(seen.run.status, STATUS_MAX)
-            if seen.token.id in decided:
-                assert approval is not None
-                if approval.run_status != status:
-                    approval.run_status, approval.synced_at = status, now
-                    approval.save(update_fields=["run_status", "synced_at"])
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
-                continue
-            details = plan.details.get(seen.run.id)
-            if details is None:
-                if approval is None:
-                    report.skipped += 1  # its details could not be read: next pass
-                    continue
-                if approval.state == ApprovalState.PENDING and approval.run_status == status:
-                    report.unchanged += 1
-                    continue
-                fields: dict[str, Any] = {"run_status": status}
-            else:
-                fields = approval_fields(
-                    run=seen.run,
-                    token=seen.token,
-                    announcement=seen.announcement,
-                    payload=details.payload,
-                )
-            if approval is None:
-                Approval.objects.create(
-                    token_id=seen.token.id, first_seen_at=now, synced_at=now, **fields
-                )
-                report.created += 1
-                continue
-            if approval.state != ApprovalState.PENDING:
-                # Waiting again upstream (a token cannot be reopened; a wrong "gone" can).
-                fields.update(state=ApprovalState.PENDING, closed_reason="", closed_at=None)
-            for name, value in fields.items():
-                setattr(approval, name, value)
-            approval.synced_at = now
-            approval.save(update_fields=[*fields, "synced_at"])
-            report.updated += 1
+            _guarded(
+                "token",
+                seen.token.id,
+                report,
+                _write_seen,
+                seen,
+                rows.get(seen.token.id),
+                seen.token.id in decided,
+                plan.details.get(seen.run.id),
+                report,
+                now,
+            )
 
         closing = {c.approval_id: c for c in plan.closings}
         ids = [*closing, *plan.statuses]
         for approval in Approval.objects.select_for_update().filter(id__in=ids):
-            if approval.state != ApprovalState.PENDING or _has_decision(approval):
-                continue  # decided meanwhile: the decision service owns it now
-            close = closing.get(approval.pk)
-            if close is None:
-                approval.run_status = plan.statuses[approval.pk]
-                approval.synced_at = now
-                approval.save(update_fields=["run_status", "synced_at"])
-                report.updated += 1
-                continue
-            if close.run_status is not None:
-                approval.run_status = close.run_status
-            _close(approval, state=close.state, reason=close.reason, now=now)
-            approval.save(
-                update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"]
+            _guarded(
+                "token",
+                approval.token_id,
+                report,
+                _write_leaving,
+                approval,
+                closing.get(approval.pk),
+                plan,
+                report,
+                now,
             )
-            report.closed[close.state] = report.closed.get(close.state, 0) + 1
 
 
 def sync_once(*, client: TriggerClient | None = None, now: datetime | None = None) -> SyncReport:
@@ -474,91 +628,189 @@ def apply_run_change(*, run: Run, client: TriggerClient, now: datetime | None = 
     Known approvals get the run's status and announcement at once; a pending one whose run
     left its parked status has its token looked at (one call) and leaves the queue if the
     token was completed or timed out, or the run ended. Tokens announced by an awaiting run
-    and unknown here are fetched (one call each) and added. Runs seen before with the same
-    ``updated_at`` cost nothing.
+    and unknown here are fetched (one call each) and added, but only when the token's own
+    ``run:`` tag names this run: a task cannot dress another run's token in its own text
+    (docs/hardening.md, "Tokens belong to one run"). Runs seen before with the same
+    ``updated_at`` cost nothing. A record that cannot be read or stored is logged and left
+    for the next change or the reconcile; it never raises into the follower.
     """
     now = now or timezone.now()
     change = RunChange()
     report = SyncReport()
     upstream = _Upstream(client, report)
-    if len(run.id) > ID_MAX:
+    if not is_valid_id(run.id):
+        _skip_bad_id(report, "run", run.id)
         return change
     announced = announcements(run)
     status = clean_text(run.status, STATUS_MAX)
     known = list(Approval.objects.filter(run_id=run.id))
-    known_ids = {a.token_id for a in known}
 
     # Reads first (outside any transaction).
-    new_tokens: list[WaitpointToken] = []
-    if run.status in settings.APPROVAL_AWAITING_STATUSES and not run.is_finished:
-        for token_id in announced:
-            if token_id in known_ids or len(token_id) > ID_MAX:
-                continue
-            try:
-                token = upstream.call(client.waitpoints.retrieve, token_id)
-            except NotFoundError:
-                continue
-            if token.status == "WAITING" and settings.APPROVAL_TAG in token.tags:
-                new_tokens.append(token)
+    reads = _RecordReads(upstream)
+    new_tokens = _new_announced_tokens(upstream, reads, run, announced, known)
+    verdicts = _verdicts_on_known(upstream, reads, run, status, known)
+
+    with transaction.atomic():
+        for token in new_tokens:
+            _guarded(
+                "token",
+                token.id,
+                report,
+                _create_announced,
+                token,
+                run,
+                announced,
+                change,
+                now,
+            )
+        rows = Approval.objects.select_for_update().filter(id__in=[a.pk for a in known])
+        for approval in rows:
+            _guarded(
+                "token",
+                approval.token_id,
+                report,
+                _update_known,
+                approval,
+                run,
+                status,
+                announced,
+                verdicts,
+                change,
+                now,
+            )
+    change.upstream_calls = report.upstream_calls
+    return change
+
+
+def _new_announced_tokens(
+    upstream: _Upstream,
+    reads: _RecordReads,
+    run: Run,
+    announced: dict[str, dict[str, Any]],
+    known: list[Approval],
+) -> list[WaitpointToken]:
+    if run.status not in settings.APPROVAL_AWAITING_STATUSES or run.is_finished:
+        return []
+    known_ids = {a.token_id for a in known}
+    tokens: list[WaitpointToken] = []
+    for token_id in announced:
+        if token_id in known_ids:
+            continue
+        if not is_valid_id(token_id):
+            _skip_bad_id(upstream.report, "token", token_id)
+            continue
+        try:
+            token = reads.read(
+                "token",
+                token_id,
+                upstream.call,
+                upstream.client.waitpoints.retrieve,
+                token_id,
+            )
+        except NotFoundError:
+            continue
+        if token is None or token.status != "WAITING":
+            continue
+        if settings.APPROVAL_TAG not in token.tags:
+            continue
+        owner = run_id_from_tags(token.tags)
+        if owner != run.id:
+            logger.warning(
+                "sync: run %s announces token %s, which belongs to %s: ignored",
+                run.id,
+                token_id,
+                f"run {owner}" if owner else "no single run",
+            )
+            continue
+        tokens.append(token)
+    return tokens
+
+
+def _verdicts_on_known(
+    upstream: _Upstream, reads: _RecordReads, run: Run, status: str, known: list[Approval]
+) -> dict[int, tuple[str | None, str]]:
     verdicts: dict[int, tuple[str | None, str]] = {}
     for approval in known:
         if approval.state != ApprovalState.PENDING or approval.run_status == status:
             continue
         if run.status in PARKED_STATUSES and not run.is_finished:
             continue
-        state, reason, _token = classify_token(upstream, approval.token_id)
+        token_id = approval.token_id
+        verdict = reads.read("token", token_id, classify_token, upstream, token_id)
+        if verdict is None:
+            continue  # unreadable now: the reconcile looks again
+        state, reason, _token = verdict
         if state is None and run.is_finished:
             state, reason = ApprovalState.RUN_ENDED, f"The run ended: {status}"
         verdicts[approval.pk] = (state, reason)
+    return verdicts
 
-    with transaction.atomic():
-        for token in new_tokens:
-            fields = approval_fields(
-                run=run, token=token, announcement=announced.get(token.id, {}), payload=run.payload
-            )
-            _, created = Approval.objects.get_or_create(
-                token_id=token.id, defaults={"first_seen_at": now, "synced_at": now, **fields}
-            )
-            change.created += int(created)
-        rows = Approval.objects.select_for_update().filter(id__in=[a.pk for a in known])
-        for approval in rows:
-            if _has_decision(approval) or approval.state != ApprovalState.PENDING:
-                if approval.run_status != status:
-                    approval.run_status, approval.synced_at = status, now
-                    approval.save(update_fields=["run_status", "synced_at"])
-                    change.updated += 1
-                continue
-            state, reason = verdicts.get(approval.pk, (None, ""))
-            if state is not None:
-                approval.run_status = status
-                _close(approval, state=state, reason=reason, now=now)
-                approval.save(
-                    update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"]
-                )
-                change.closed += 1
-                continue
-            if approval.run_status == status and approval.run_updated_at == run.updated_at:
-                continue
-            announcement = announced.get(approval.token_id)
-            fields = {"run_status": status, "run_updated_at": run.updated_at}
-            if announcement is not None:
-                described = approval_fields(
-                    run=run, token=None, announcement=announcement, payload=approval.payload
-                )
-                for name in (
-                    "description",
-                    "requested_by",
-                    "form_schema",
-                    "context",
-                    "run_tags",
-                    "run_metadata",
-                    "search_text",
-                ):
-                    fields[name] = described[name]
-            for name, value in fields.items():
-                setattr(approval, name, value)
-            approval.synced_at = now
-            approval.save(update_fields=[*fields, "synced_at"])
+
+def _create_announced(
+    token: WaitpointToken,
+    run: Run,
+    announced: dict[str, dict[str, Any]],
+    change: RunChange,
+    now: datetime,
+) -> None:
+    fields = approval_fields(
+        run=run, token=token, announcement=announced.get(token.id, {}), payload=run.payload
+    )
+    _, created = Approval.objects.get_or_create(
+        token_id=token.id, defaults={"first_seen_at": now, "synced_at": now, **fields}
+    )
+    change.created += int(created)
+
+
+# What an announcement may change on a known approval (the payload comes with the details).
+_ANNOUNCED_FIELDS = (
+    "description",
+    "requested_by",
+    "form_schema",
+    "context",
+    "run_tags",
+    "run_metadata",
+    "search_text",
+)
+
+
+def _update_known(
+    approval: Approval,
+    run: Run,
+    status: str,
+    announced: dict[str, dict[str, Any]],
+    verdicts: dict[int, tuple[str | None, str]],
+    change: RunChange,
+    now: datetime,
+) -> None:
+    if _has_decision(approval) or approval.state != ApprovalState.PENDING:
+        if approval.run_status != status:
+            approval.run_status, approval.synced_at = status, now
+            approval.save(update_fields=["run_status", "synced_at"])
             change.updated += 1
-    change.upstream_calls = report.upstream_calls
-    return change
+        return
+    state, reason = verdicts.get(approval.pk, (None, ""))
+    if state is not None:
+        approval.run_status = status
+        _close(approval, state=state, reason=reason, now=now)
+        approval.save(
+            update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"]
+        )
+        change.closed += 1
+        return
+    if approval.run_status == status and approval.run_updated_at == run.updated_at:
+        return
+    fields: dict[str, Any] = {"run_status": status, "run_updated_at": run.updated_at}
+    announcement = announced.get(approval.token_id)
+    if announcement is not None:
+        described = approval_fields(
+            run=run, token=None, announcement=announcement, payload=approval.payload
+        )
+        fields.update({name: described[name] for name in _ANNOUNCED_FIELDS})
+        # The payload is not re-read here, so what was noted about it stays.
+        fields["upstream_notes"] = sorted({*approval.upstream_notes, *described["upstream_notes"]})
+    for name, value in fields.items():
+        setattr(approval, name, value)
+    approval.synced_at = now
+    approval.save(update_fields=[*fields, "synced_at"])
+    change.updated += 1

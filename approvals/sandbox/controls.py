@@ -22,6 +22,8 @@ def _object_body(request: Request) -> dict[str, Any] | AnyResponse:
         body = request.json()
     except ValueError:
         return error(400, "Body must be JSON")
+    except RecursionError:  # Python's decoder gives up a thousand levels down
+        return error(400, "Body is nested too deeply")
     if not isinstance(body, dict):
         return error(400, "Body must be a JSON object")
     return body

@@ -8,10 +8,10 @@ server says ``up-to-date`` (as the SDK does), and restarts from scratch on ``409
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from . import jsontext
 from .errors import MalformedResponseError
 from .packets import decode_packet
 from .records import FieldReader, Run, parse_datetime
@@ -116,7 +116,7 @@ class ShapeStream:
         schema_text = headers.get("electric-schema")
         if schema_text:
             try:
-                schema = json.loads(schema_text)
+                schema = jsontext.loads(schema_text)
             except ValueError:
                 raise MalformedResponseError(
                     "electric-schema header is not JSON", field="electric-schema"
@@ -179,7 +179,7 @@ def _parse_messages(body: bytes) -> list[dict[str, Any]]:
     if not body.strip():
         return []
     try:
-        decoded = json.loads(body)
+        decoded = jsontext.loads(body)
     except ValueError:
         raise MalformedResponseError("realtime answer is not valid JSON", field="body") from None
     if not isinstance(decoded, list):
@@ -241,7 +241,7 @@ def _decode_value(name: str, value: Any, column: Mapping[str, Any] | None) -> An
             parsed = parse_datetime(value)
             return value if parsed is None else parsed
         if kind in _JSON_TYPES:
-            return json.loads(value)
+            return jsontext.loads(value)
     except ValueError:
         return value
     return value
@@ -259,7 +259,7 @@ def decode_row(row: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, A
 def _json_value(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return jsontext.loads(value)
         except ValueError:
             return value
     return value

@@ -3,8 +3,9 @@ and metadata (API ref §4.3, §6.1)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from . import jsontext
 
 __all__ = ["SUPERJSON", "decode_packet"]
 
@@ -37,7 +38,7 @@ def decode_packet(data: Any, data_type: str | None) -> Any:
     if kind in (TEXT, STORE):
         return data
     try:
-        decoded = json.loads(data)
+        decoded = jsontext.loads(data)
     except ValueError:
         return data
     if kind == SUPERJSON and isinstance(decoded, dict):

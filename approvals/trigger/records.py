@@ -8,12 +8,12 @@ it (``run.createdAt``), never a bare ``KeyError``/``TypeError``. Optional fields
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from . import jsontext
 from .errors import MalformedResponseError
 from .packets import decode_packet
 from .statuses import FINAL_STATUSES
@@ -123,7 +123,7 @@ class FieldReader:
             return {}
         if isinstance(value, str):  # a packet string slipped through: decode it
             try:
-                value = json.loads(value)
+                value = jsontext.loads(value)
             except ValueError:
                 raise self._bad(key, "a JSON object") from None
         if not isinstance(value, dict):

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from . import jsontext
 from .electric import ELECTRIC_VERSION
 from .errors import MalformedResponseError, Redactor, ValidationError, mask_secret
 from .records import CreatedToken, Page, Run, StreamSnapshot, WaitpointToken, parse_page
@@ -404,7 +405,7 @@ class RequestFactory:
 
 def json_body(response: httpx.Response) -> Any:
     try:
-        return json.loads(response.content)
+        return jsontext.loads(response.content)
     except (ValueError, UnicodeDecodeError):
         snippet = response.text[:80] if response.content else "(empty body)"
         raise MalformedResponseError(

@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 import codecs
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from . import jsontext
 from .records import StreamEvent
 
 __all__ = ["SSEMessage", "SSEParser", "StreamDecoder"]
@@ -111,7 +111,7 @@ def _line_end(buffer: str) -> tuple[int, int] | None:
 
 def _json_or_text(text: str) -> Any:
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError:
         return text
 
