@@ -18,12 +18,14 @@ delivered as a different verdict.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from approvals import envelopes
@@ -335,20 +337,84 @@ def decide_many(
     comment: str = "",
 ) -> list[tuple[str, DecisionResult | DecisionError]]:
     """Bulk approve or reject: each token goes through ``decide`` on its own, so each is
-    re-checked (permission, policy, state) and one refusal does not stop the others."""
+    re-checked (permission, policy, state) and one refusal does not stop the others.
+
+    All verdicts are recorded first; the deliveries then run concurrently, and the answer
+    comes once they are done or ``APPROVAL_BULK_WAIT_SECONDS`` have passed, whichever is
+    first. Twenty tokens behind a slow Trigger.dev used to take 20 × (complete + retrieve)
+    in a row, beyond a browser's patience, though every one was delivered in the end
+    (docs/hardening.md, "Bulk decisions"). A delivery still under way when the answer goes
+    out carries on in the background; the worker retries any that fail."""
     outcomes: list[tuple[str, DecisionResult | DecisionError]] = []
-    seen: set[str] = set()
-    for token_id in token_ids:
-        if token_id in seen:
-            continue
-        seen.add(token_id)
+    for token_id in dict.fromkeys(token_ids):  # once each, in the order given
         try:
-            outcomes.append(
-                (token_id, decide(token_id=token_id, actor=actor, verdict=verdict, comment=comment))
+            result = decide(
+                token_id=token_id, actor=actor, verdict=verdict, comment=comment, deliver=False
             )
         except DecisionError as refusal:
             outcomes.append((token_id, refusal))
-    return outcomes
+        else:
+            outcomes.append((token_id, result))
+    recorded = [
+        result.decision
+        for _, result in outcomes
+        if isinstance(result, DecisionResult) and result.decision is not None
+    ]
+    states = _deliver_concurrently(recorded)
+    return [(token_id, _with_delivery(result, states)) for token_id, result in outcomes]
+
+
+# Deliveries of one bulk action at once: enough to hide Trigger.dev's latency, few enough to
+# stay far below its rate limit (1,500 requests a minute per environment).
+BULK_DELIVERY_CONCURRENCY = 10
+
+
+def _deliver_concurrently(decisions: list[Decision]) -> dict[int, str]:
+    """Deliver each decision on a thread of its own; the states of those done in time."""
+    if not decisions:
+        return {}
+    if transaction.get_connection().in_atomic_block:
+        # Inside the caller's transaction our rows are not committed: deliver after commit.
+        for decision in decisions:
+            transaction.on_commit(partial(_deliver_quietly, decision.pk))
+        return {}
+    wait_seconds = float(getattr(settings, "APPROVAL_BULK_WAIT_SECONDS", 10.0))
+    # SQLite has one writer, and a transaction that read first cannot wait for the write
+    # lock (it fails with "database is locked"): deliver one after another there.
+    concurrency = 1 if connection.vendor == "sqlite" else BULK_DELIVERY_CONCURRENCY
+    pool = ThreadPoolExecutor(
+        max_workers=min(concurrency, len(decisions)),
+        thread_name_prefix="approvals-delivery",
+    )
+    futures = {pool.submit(_deliver_on_own_connection, d.pk): d.pk for d in decisions}
+    done, _still_running = wait(futures, timeout=wait_seconds)
+    pool.shutdown(wait=False)  # the rest finish in the background
+    return {futures[future]: future.result() for future in done if future.exception() is None}
+
+
+def _deliver_on_own_connection(decision_pk: int) -> str:
+    try:
+        return deliver(decision=Decision.objects.get(pk=decision_pk))
+    finally:
+        connections.close_all()  # this thread's connections only
+
+
+def _with_delivery(
+    result: DecisionResult | DecisionError, states: dict[int, str]
+) -> DecisionResult | DecisionError:
+    if not isinstance(result, DecisionResult) or result.decision is None:
+        return result
+    decision = result.decision
+    state = states.get(decision.pk)
+    if state is None:
+        verb = "Approved" if decision.verdict == Verdict.APPROVE else "Rejected"
+        return replace(
+            result,
+            delivery=DeliveryState.PENDING,
+            message=f"{verb}. Delivery to Trigger.dev is under way; your decision is saved.",
+        )
+    decision.refresh_from_db()
+    return replace(result, delivery=state, message=outcome_message(decision))
 
 
 # --- Delivering ---------------------------------------------------------------------------------
@@ -412,11 +478,11 @@ def _attempt(decision: Decision, client: TriggerClient, *, now: datetime | None 
         try:
             token = client.waitpoints.retrieve(token_id)
         except NotFoundError as missing:
-            if missing.status == 404:
-                raise
-            # The real server answers a missing token's retrieve with 500 (API ref §4.3),
-            # so the client guesses "not found"; but complete just accepted this token,
-            # so it exists and the 500 was a real failure. Retry later.
+            # Complete has just accepted this token, so it exists and Trigger.dev holds our
+            # verdict: a "not found" on the look that follows (the real server answers a
+            # missing token with 500, which the client reads as not found; a 404 from a
+            # proxy or a replica that lags) is a failed look, not a gone token. Retry; if
+            # the token really is gone, the next complete says so (docs/hardening.md).
             raise TriggerError(missing.message, status=missing.status, retryable=True) from None
     except NotFoundError as gone:
         decision.delivery_state = DeliveryState.TOKEN_GONE
