@@ -15,6 +15,7 @@ from django import template
 from django.utils import timezone
 
 from approvals.queries import EXPIRING_SOON, trigger_run_url
+from approvals.sync import NOTE_TEXT
 
 register = template.Library()
 
@@ -89,3 +90,11 @@ def has_passed(moment: datetime | None) -> bool:
 def run_url(run_id: str) -> str:
     """The run's page on Trigger.dev, or "" when ``TRIGGER_RUN_URL_TEMPLATE`` is unset."""
     return trigger_run_url(run_id)
+
+
+@register.filter
+def upstream_note_texts(notes: Any) -> list[str]:
+    """What the sync changed to store this approval's upstream values, in words."""
+    if not isinstance(notes, list):
+        return []
+    return [NOTE_TEXT[note] for note in notes if note in NOTE_TEXT]

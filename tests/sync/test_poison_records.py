@@ -190,3 +190,21 @@ def test_the_database_refusing_one_row_skips_only_that_row(
     assert report.ok, report.error
     assert report.created == 1 and report.skipped >= 1
     assert list(Approval.objects.values_list("token_id", flat=True)) == [healthy["tokenId"]]
+
+
+def test_the_detail_page_says_what_was_changed_to_store_the_payload(
+    db: None, live_sandbox: Any, client: TriggerClient, reviewer: Any
+) -> None:
+    from django.test import Client
+
+    poison = _raw_run(
+        live_sandbox,
+        '{"task": "nan-payload", "payload": {"amount": NaN}, "description": "poison"}',
+    )
+    sync_once(client=client)
+    browser = Client()
+    browser.force_login(reviewer)
+
+    page = browser.get(f"/approvals/{poison['tokenId']}/").content.decode()
+
+    assert "NaN or Infinity, which JSON cannot hold, is shown as null." in page
