@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup browser run test lint format sandbox clean
+.PHONY: setup browser run test test-fast lint format sandbox clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,13 +31,31 @@ run: setup
 	@echo "Dashboard on http://$(HOST):$(PORT)/"
 	$(VENV)/bin/uvicorn approvals_site.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
-# The suite runs on PostgreSQL (select_for_update and advisory locks mean nothing on SQLite);
-# the system cluster on 127.0.0.1:5432 is the default. Override DATABASE_URL to use another.
+# Two legs. The whole suite runs on PostgreSQL (the system cluster on 127.0.0.1:5432 unless
+# DATABASE_URL says otherwise). Everything a user can do (pages, API, forms, deciding, sync,
+# admin, the browser) runs again on SQLite, the database of `make run`; only the tests marked
+# `postgres` (row locks under real concurrency, advisory locks) are left out there. The legs
+# run side by side (two cores); the SQLite leg's output follows the PostgreSQL one's.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+SQLITE_TEST_URL := sqlite:///$(CURDIR)/var/test-sqlite.sqlite3
+SQLITE_LEG := tests/pages tests/api tests/decisions tests/sync tests/admin tests/hardening \
+	tests/browser tests/test_default_database.py
 
 test: setup browser
 	mkdir -p var
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m pytest
+	@set -u; \
+	DATABASE_URL="$(SQLITE_TEST_URL)" $(PY) -m pytest -p no:cacheprovider -m "not postgres" \
+		$(wildcard $(SQLITE_LEG)) >var/test-sqlite.log 2>&1 & sqlite=$$!; \
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m pytest; pg=$$?; \
+	wait $$sqlite; lite=$$?; \
+	echo; echo "== SQLite leg (the database of make run)"; cat var/test-sqlite.log; \
+	if [ $$pg -ne 0 ] || [ $$lite -ne 0 ]; then \
+		echo "FAILED: PostgreSQL leg exit $$pg, SQLite leg exit $$lite" >&2; exit 1; fi
+
+# The inner loop: PostgreSQL only, without the tests marked slow (make test runs everything).
+test-fast: setup
+	mkdir -p var
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m pytest -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

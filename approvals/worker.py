@@ -13,20 +13,12 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
 
+from approvals.decisions import deliver_due
 from approvals.leader import LeaderLock, leader_lock
 from approvals.realtime_sync import RealtimeFollower
 from approvals.sync import SyncReport, sync_once
 
 logger = logging.getLogger("approvals.worker")
-
-
-def _deliver_due() -> int | None:
-    """Retry decisions waiting for delivery (approvals.decisions), if that service exists."""
-    try:
-        from approvals.decisions import deliver_due
-    except ImportError:
-        return None
-    return deliver_due()
 
 
 def run_pass() -> tuple[SyncReport | None, int | None]:
@@ -40,7 +32,7 @@ def run_pass() -> tuple[SyncReport | None, int | None]:
     except Exception:
         logger.exception("sync: pass crashed")
     try:
-        delivered = _deliver_due()
+        delivered = deliver_due()
     except Exception:
         logger.exception("sync: delivery retries crashed")
     if report is not None:

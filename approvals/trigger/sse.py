@@ -152,7 +152,7 @@ def _is_command_record(record: dict[str, Any]) -> bool:
         return False
     first = headers[0]
     if isinstance(first, list | tuple) and first:
-        return first[0] == ""
+        return bool(first[0] == "")
     if isinstance(first, dict):
-        return first.get("name", first.get("key")) == ""
+        return bool(first.get("name", first.get("key")) == "")
     return False
