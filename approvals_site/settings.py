@@ -115,10 +115,23 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+# The most PostgreSQL connections one process holds (web or worker). Under ASGI each request
+# runs on a thread of its own, and with persistent connections (CONN_MAX_AGE) every such
+# thread kept one: a burst of anonymous requests exhausted the server's connections for
+# everyone. Django's connection pool (psycopg-pool) bounds them; a request finding the pool
+# busy waits up to DATABASE_POOL_TIMEOUT_SECONDS (docs/hardening.md, "Connections").
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
+DATABASE_POOL_TIMEOUT_SECONDS = env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=0)}
 except Exception as exc:  # dj-database-url raises several types; all mean "bad URL"
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 0,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": DATABASE_POOL_TIMEOUT_SECONDS,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The sync worker thread writes while requests do: take the write lock when a transaction
     # starts (a deferred one fails at once with "database is locked") and wait for it a while.

@@ -1,0 +1,84 @@
+"""The dashboard served by a real uvicorn process on loopback, for tests that must go through
+the ASGI server (connection handling, request bodies) rather than Django's test client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url_of(settings_dict: dict[str, Any], **query: str) -> str:
+    """A URL for the database the test runs on (the test database), for a child process."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    host = settings_dict["HOST"] or "127.0.0.1"
+    url = f"postgres://{settings_dict['USER']}@{host}:{settings_dict['PORT'] or 5432}/"
+    url += settings_dict["NAME"]
+    if query:
+        url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return url
+
+
+@contextmanager
+def served_dashboard(env: dict[str, str]) -> Iterator[str]:
+    """Start uvicorn with ``env`` on top of this environment; yields its base URL."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "approvals_site.settings",
+        "SYNC_IN_WEB_PROCESS": "false",
+        "DJANGO_SECRET_KEY": "served-test-secret-key-0123456789-abcdefghijklmnop",
+        **env,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
+            "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"uvicorn exited: {process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            return httpx.get(f"{url}/healthz", timeout=2).status_code < 500
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(answers, timeout=30)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
