@@ -1,10 +1,26 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+# Sign-in and sign-out only. Django's password-reset pages are left out: they need email,
+# which the dashboard does not send, and there they failed silently and unthrottled (anyone
+# could ask for resets). An admin sets a forgotten password in the admin; SSO deployments
+# have none to forget.
+accounts = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
+
 urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
     path("api/", include("approvals.api_urls")),
     path("", include("approvals.urls")),
