@@ -15,12 +15,19 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from approvals.body_limit import BodyLimit  # noqa: E402
 from approvals.routing import websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Oversized bodies are refused before Django reads (and spools) them.
+        "http": BodyLimit(
+            django_asgi_app,
+            api_limit=settings.API_MAX_BODY_BYTES,
+            page_limit=settings.MAX_REQUEST_BODY_BYTES,
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

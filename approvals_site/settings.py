@@ -45,8 +45,14 @@ APPROVAL_DELIVERY_BACKOFF_SECONDS = env_float("APPROVAL_DELIVERY_BACKOFF_SECONDS
 APPROVAL_DELIVERY_MAX_BACKOFF_SECONDS = env_float(
     "APPROVAL_DELIVERY_MAX_BACKOFF_SECONDS", 300.0, minimum=0
 )
-# Largest JSON API request body, in bytes (larger: 413).
+# Largest JSON API request body, in bytes (larger: 413), and the largest body any other
+# URL takes (forms are small; the admin uploads nothing). Both are enforced in front of
+# Django, before the body is read (approvals.body_limit).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024, minimum=16 * 1024)
+# A bulk action answers once its deliveries are done or after this many seconds; the rest
+# carry on in the background (approvals.decisions.decide_many).
+APPROVAL_BULK_WAIT_SECONDS = env_float("APPROVAL_BULK_WAIT_SECONDS", 10.0, minimum=0)
 # The sync worker (approvals.worker): seconds between reconcile passes, how far back the runs
 # list looks (a Trigger.dev period such as 30d; without one the server covers only 7 days),
 # and whether the web process runs the loop itself (the default with the embedded sandbox).

@@ -8,7 +8,6 @@ import sys
 from django.test import RequestFactory, override_settings
 from django.views.debug import technical_500_response
 
-
 # Assembled, so that the page's source excerpt of this file does not show it.
 SECRET = "hun" + "ter2"
 
