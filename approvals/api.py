@@ -25,6 +25,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from approvals import decisions, envelopes, openapi
 from approvals.api_auth import Caller, CsrfRefused, Unauthenticated, authenticate
+from approvals.input_guard import MESSAGE as UNSTORABLE_MESSAGE
+from approvals.input_guard import find_unstorable
 from approvals.models import Approval, ApprovalState, DeliveryState, Verdict
 
 View = Callable[..., HttpResponse]
@@ -106,8 +108,11 @@ def read_json_object(request: HttpRequest, *, allowed: set[str]) -> dict[str, An
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("Malformed JSON in the request body.") from None
+    place = find_unstorable(body)
+    if place is not None:
+        raise BadRequest(UNSTORABLE_MESSAGE, errors={place: UNSTORABLE_MESSAGE})
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     if "approvedBy" in body or "rejectedBy" in body:
@@ -220,3 +225,8 @@ def reject(request: HttpRequest, caller: Caller, token_id: str) -> HttpResponse:
 @api_view("GET")
 def openapi_json(request: HttpRequest, caller: Caller) -> HttpResponse:
     return JsonResponse(openapi.description(server_url=request.build_absolute_uri("/api")))
+
+
+def not_found(request: HttpRequest) -> HttpResponse:
+    """Any other path under /api/: JSON, like every API answer."""
+    return failure(404, f"No API endpoint at {request.path[:200]!r}.", code="not_found")

@@ -1,0 +1,108 @@
+"""Text no database can store gets a clear 400, before any view sees it; ``/api/`` answers
+are JSON whatever goes wrong.
+
+PostgreSQL refuses NUL in text (a query with ``task=%00`` failed with a 500), and neither
+database takes lone UTF-16 surrogates, which a JSON ``"\\ud800"`` escape produces. Rather than
+a check in every view and form, this middleware looks once at the path, the query string and
+form fields; the JSON API checks the strings of its bodies with ``find_unstorable`` too
+(docs/hardening.md, "Unstorable text").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+logger = logging.getLogger("approvals.requests")
+
+# NUL and lone surrogates (a surrogate never stands alone in valid Unicode text).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def is_unstorable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is not None
+
+
+def find_unstorable(value: Any, where: str = "body") -> str | None:
+    """The place (``comments``, ``fields.amount``) of the first unstorable string in a decoded
+    JSON value, keys included; ``None`` when there is none."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, place = stack.pop()
+        if isinstance(item, str):
+            if is_unstorable(item):
+                return place
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and is_unstorable(key):
+                    return place
+                stack.append((child, f"{key}" if place == "body" else f"{place}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{place}[{i}]") for i, child in enumerate(item))
+    return None
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+MESSAGE = "The request contains a NUL character or an unpaired surrogate, which cannot be stored."
+
+
+def refusal(request: HttpRequest, place: str) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse(
+            {"success": False, "message": MESSAGE, "code": "invalid", "errors": {place: MESSAGE}},
+            status=400,
+        )
+    return render(request, "400.html", {"message": MESSAGE}, status=400)
+
+
+class UnstorableInputMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        place = self._first_unstorable(request)
+        if place is not None:
+            return refusal(request, place)
+        return self.get_response(request)
+
+    @staticmethod
+    def _first_unstorable(request: HttpRequest) -> str | None:
+        if is_unstorable(request.path):
+            return "path"
+        for name, values in request.GET.lists():
+            if is_unstorable(name) or any(is_unstorable(v) for v in values):
+                return name
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            for name, values in request.POST.lists():
+                if is_unstorable(name) or any(is_unstorable(v) for v in values):
+                    return name
+        return None
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """An unexpected error under ``/api/`` still answers JSON (pages get the 500 page)."""
+        if not is_api(request):
+            return None
+        if isinstance(exception, Http404):
+            return JsonResponse(
+                {"success": False, "message": "Not found.", "code": "not_found"}, status=404
+            )
+        if isinstance(exception, PermissionDenied):
+            return JsonResponse(
+                {"success": False, "message": "Not allowed.", "code": "forbidden"}, status=403
+            )
+        logger.exception("Internal error answering %s %s", request.method, request.path)
+        return JsonResponse(
+            {"success": False, "message": "Internal error.", "code": "internal"}, status=500
+        )
