@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from approvals import addresses
 from approvals.models import Approval, ApprovalPolicy, Verdict
 
 DECIDE_PERMISSION = "approvals.decide_approval"
@@ -50,13 +51,12 @@ def rules_for(approval: Approval) -> Rules:
 
 
 def is_requester(*, user: Any, approval: Approval) -> bool:
-    """Whether ``user`` asked for this run: ``requestedBy`` is compared, case-insensitively,
-    with the user's email and username (the task announces an email, SSO usernames vary)."""
-    requested_by = (approval.requested_by or "").strip().casefold()
-    if not requested_by:
-        return False
-    mine = {(user.email or "").strip().casefold(), (user.get_username() or "").strip().casefold()}
-    return requested_by in mine - {""}
+    """Whether ``user`` asked for this run: ``requestedBy`` is compared with the user's email
+    and username once both are normalised (approvals.addresses: display names, ``mailto:``,
+    case, Unicode compatibility forms and invisible characters do not matter)."""
+    return addresses.same_person(
+        approval.requested_by, [user.email or "", user.get_username() or ""]
+    )
 
 
 def decide_permission(

@@ -21,7 +21,11 @@ register = template.Library()
 
 # C0 and C1 controls (but tab and newline), DEL, and the bidirectional formatting characters
 # that can make text render in a different order than it reads (the "Trojan Source" trick).
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Also the zero-width and other format characters (soft hyphen, joiners, word joiner, BOM)
+# that make two texts look the same, such as a requester's address with one inside.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def _codepoint(match: re.Match[str]) -> str:
