@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -110,15 +111,50 @@ class ApprovalAdmin(ReadOnlyAdmin):
         return _links(obj.token_id, obj.run_id)
 
 
+class ApprovalPolicyForm(forms.ModelForm):
+    class Meta:
+        model = ApprovalPolicy
+        fields = "__all__"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        restricted = data.get("restrict_to_groups")
+        groups = data.get("approver_groups")
+        if restricted and not groups:
+            self.add_error(
+                "approver_groups",
+                "Choose at least one group, or let any reviewer decide: restricted to no group,"
+                " nobody could decide.",
+            )
+        if groups and not restricted:
+            self.add_error(
+                "restrict_to_groups",
+                "Groups are chosen but any reviewer may decide: tick this box to restrict the"
+                " policy to them, or remove the groups.",
+            )
+        return data
+
+
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(admin.ModelAdmin):
+    form = ApprovalPolicyForm
     list_display = [
-        "name", "priority", "task_pattern", "tag", "approvals_required", "allow_self_approval",
-        "require_comment",
+        "name", "priority", "task_pattern", "tag", "who_decides", "approvals_required",
+        "allow_self_approval", "require_comment",
     ]  # fmt: skip
     list_editable = ["priority"]
     search_fields = ["name", "task_pattern", "tag"]
     filter_horizontal = ["approver_groups"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("approver_groups")
+
+    @admin.display(description="who decides")
+    def who_decides(self, policy: ApprovalPolicy) -> str:
+        if not policy.restrict_to_groups:
+            return "any reviewer"
+        names = sorted(g.name for g in policy.approver_groups.all())
+        return ", ".join(names) or "NOBODY: its groups were removed; fix this policy"
 
 
 @admin.register(ApiToken)

@@ -151,8 +151,16 @@ class ApprovalPolicy(models.Model):
     tag = models.CharField(
         max_length=128, blank=True, help_text="Run tag that selects this policy (blank: any)"
     )
+    # Explicit, not inferred from the groups: deleting a policy's last group must never turn
+    # "finance only" into "any reviewer". Restricted with no group left refuses everyone
+    # until an admin fixes the policy (docs/hardening.md, "Policies never widen").
+    restrict_to_groups = models.BooleanField(
+        "only the listed groups may decide",
+        default=False,
+        help_text="Off: any reviewer may decide. On: only members of the groups below.",
+    )
     approver_groups = models.ManyToManyField(
-        Group, blank=True, help_text="Groups whose members may decide (none: any reviewer)"
+        Group, blank=True, help_text="Whose members may decide, when restricted to groups"
     )
     approvals_required = models.PositiveSmallIntegerField(default=1)
     allow_self_approval = models.BooleanField(default=False)

@@ -75,10 +75,15 @@ def decide_permission(
         return "You do not have permission to decide approvals."
     if policy is None:
         policy = policy_for(approval)
-    if policy is not None:
+    if policy is not None and policy.restrict_to_groups:
         groups = list(policy.approver_groups.all())
+        if not groups:
+            return (
+                f"The policy “{policy}” allows only listed groups to decide, and lists none"
+                " (its groups were removed): nobody may decide until an admin fixes it."
+            )
         # Superusers too: a policy naming groups is an explicit list of who decides.
-        if groups and not user.groups.filter(pk__in=[g.pk for g in groups]).exists():
+        if not user.groups.filter(pk__in=[g.pk for g in groups]).exists():
             names = ", ".join(sorted(g.name for g in groups))
             return f"Only members of {names} may decide this approval (policy “{policy}”)."
     rules = Rules.of(policy)

@@ -48,6 +48,7 @@ def reviewer_named(username: str, *, groups: tuple[str, ...] = ("Reviewers",)) -
 
 def make_policy(*, groups: tuple[str, ...] = (), **fields: Any) -> ApprovalPolicy:
     fields.setdefault("name", "Production deploys")
+    fields.setdefault("restrict_to_groups", bool(groups))
     policy = ApprovalPolicy.objects.create(**fields)
     for name in groups:
         group, _ = Group.objects.get_or_create(name=name)

@@ -65,7 +65,10 @@ def test_the_detail_page_names_the_policy_that_applies(rita: Client) -> None:
     body = rita.get(f"/approvals/{approval.token_id}/").content.decode()
     assert "No policy matches" in body
     policy = ApprovalPolicy.objects.create(
-        name="Production deploys", task_pattern="deploy-*", approvals_required=2
+        name="Production deploys",
+        task_pattern="deploy-*",
+        approvals_required=2,
+        restrict_to_groups=True,
     )
     policy.approver_groups.add(Group.objects.get(name="Reviewers"))
     body = rita.get(f"/approvals/{approval.token_id}/").content.decode()
