@@ -12,6 +12,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -25,8 +27,9 @@ from approvals.queries import trigger_run_url
 
 
 def dashboard_url(token_id: str) -> str:
-    """Engineer C's detail page. Built by hand so the admin works before that route exists."""
-    return f"/approvals/{token_id}/"
+    """The approval's page; ``reverse`` quotes the id, so an upstream id holding ``/../``,
+    ``?`` or ``#`` cannot make the link point anywhere else."""
+    return reverse("approval_detail", args=[token_id])
 
 
 def _links(token_id: str, run_id: str) -> SafeString:
@@ -55,19 +58,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
     list_display = [
-        "decided_at", "verdict", "actor", "approval_link", "delivery_state", "attempts",
-        "links",
+        "decided_at", "verdict", "actor_name", "via", "approval_link", "delivery_state",
+        "attempts", "links",
     ]  # fmt: skip
     list_filter = ["verdict", "delivery_state", "decided_at"]
     search_fields = [
         "approval__token_id", "approval__run_id", "approval__task_identifier",
-        "actor__username", "actor__email", "comment",
+        "actor_name", "actor_email", "token_issued_by", "comment",
     ]  # fmt: skip
     list_select_related = ["approval", "actor"]
     date_hierarchy = "decided_at"
-    readonly_fields = ["approval_link", "links"]
+    readonly_fields = ["approval_link", "links", "via"]
     fields = [
-        "approval_link", "links", "actor", "verdict", "comment", "envelope", "decided_at",
+        "approval_link", "links", "actor_name", "actor_email", "actor", "via", "verdict",
+        "comment", "envelope", "decided_at",
         "idempotency_key", "delivery_state", "attempts", "next_attempt_at", "last_error",
         "delivered_at", "upstream_output",
     ]  # fmt: skip
@@ -81,12 +85,20 @@ class DecisionAdmin(ReadOnlyAdmin):
     def links(self, obj: Decision) -> SafeString:
         return _links(obj.approval.token_id, obj.approval.run_id)
 
+    @admin.display(description="through")
+    def via(self, obj: Decision) -> str:
+        """Page or API token; flagged when someone other than the actor issued the token."""
+        if not obj.token_issued_by:
+            return "the dashboard"
+        text = f"API token {obj.api_token_hint}… issued by {obj.token_issued_by}"
+        return f"⚠ {text} (not the actor)" if obj.via_token_of_another else text
+
 
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "verdict", "actor", "approval"]
+    list_display = ["created_at", "verdict", "actor_name", "approval"]
     list_filter = ["verdict", "created_at"]
-    search_fields = ["approval__token_id", "approval__run_id", "actor__username", "comment"]
+    search_fields = ["approval__token_id", "approval__run_id", "actor_name", "comment"]
     list_select_related = ["approval", "actor"]
 
 
@@ -159,24 +171,43 @@ class ApprovalPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["hint", "name", "user", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "hint", "name", "user", "issuer", "created_at", "last_used_at", "revoked_at",
+    ]  # fmt: skip
     list_filter = ["revoked_at", "created_at"]
-    search_fields = ["name", "user__username", "hint"]
-    list_select_related = ["user"]
+    search_fields = ["name", "user__username", "issued_by__username", "hint"]
+    list_select_related = ["user", "issued_by"]
     actions = ["revoke"]
+
+    # A token acts as its user. Staff allowed to add tokens could otherwise mint one for a
+    # reviewer and decide in their name, the audit log blaming the reviewer: only superusers
+    # issue tokens for other people (docs/hardening.md, "API tokens").
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ["user", "name"]
-        return ["user", "name", "hint", "created_at", "last_used_at", "revoked_at"]
+        return ["user", "name", "hint", "issuer", "created_at", "last_used_at", "revoked_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        return ["user", "hint", "created_at", "last_used_at", "revoked_at"]
+        return ["user", "hint", "issuer", "created_at", "last_used_at", "revoked_at"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "user" and not request.user.is_superuser:
+            kwargs["queryset"] = get_user_model().objects.filter(pk=request.user.pk or 0)
+            kwargs["initial"] = request.user.pk
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="issued by")
+    def issuer(self, obj: ApiToken) -> str:
+        return obj.issuer_label
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        if not change and obj.user_id != request.user.pk and not request.user.is_superuser:
+            raise PermissionDenied("Only superusers issue API tokens for other users.")
         if not change:
+            obj.issued_by = request.user  # type: ignore[assignment]  # signed-in staff
             # Kept on the request only until response_add renders it; never stored.
             request._issued_api_token = obj.set_new_secret()  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)

@@ -186,6 +186,7 @@ def _decide(request: HttpRequest, caller: Caller, token_id: str, verdict: str) -
             verdict=verdict,
             comment=body.get(text_key, ""),
             fields=body.get("fields"),
+            api_token=caller.token,
         )
     except decisions.DecisionError as refusal:
         return failure(

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from approvals import envelopes
 from approvals.models import (
+    ApiToken,
     Approval,
     ApprovalState,
     Decision,
@@ -140,7 +141,23 @@ def outcome_message(decision: Decision) -> str:
 
 def already_decided_message(decision: Decision) -> str:
     when = timezone.localtime(decision.decided_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return f"already decided by {envelopes.actor_label(decision.actor)} at {when}"
+    return f"already decided by {decision.actor_label} at {when}"
+
+
+def _identity(actor: Any) -> dict[str, str]:
+    """The actor as named now, stored with the vote or decision (a later rename changes
+    nothing in the audit log)."""
+    return {"actor_name": actor.get_username(), "actor_email": (actor.email or "").strip()}
+
+
+def _via(api_token: ApiToken | None) -> dict[str, Any]:
+    if api_token is None:
+        return {}
+    return {
+        "api_token": api_token,
+        "api_token_hint": api_token.hint,
+        "token_issued_by": api_token.issuer_label,
+    }
 
 
 # --- Deciding -----------------------------------------------------------------------------------
@@ -181,10 +198,13 @@ def decide(
     comment: str = "",
     fields: dict[str, Any] | None = None,
     deliver: bool = True,
+    api_token: ApiToken | None = None,
 ) -> DecisionResult:
     """Record ``actor``'s verdict on the approval of ``token_id`` and, when it settles the
     approval, deliver it. ``comment`` is the comment of an approval or the reason of a
-    rejection. Raises a ``DecisionError`` (nothing saved) when the verdict is refused."""
+    rejection; ``api_token`` is the token the JSON API was called with, if any (the audit
+    log records it and who issued it). Raises a ``DecisionError`` (nothing saved) when the
+    verdict is refused."""
     if verdict not in Verdict.values:
         raise InvalidDecision("Invalid input.", field_errors={"verdict": "Approve or reject."})
     _validate_text(verdict=verdict, comment=comment, rules=None)
@@ -212,7 +232,7 @@ def decide(
     with transaction.atomic():
         approval, vote, decision = _record(
             approval_pk=approval.pk, actor=actor, verdict=verdict, text=text,
-            fields=clean_fields, rules=rules,
+            fields=clean_fields, rules=rules, api_token=api_token,
         )  # fmt: skip
 
     if decision is None:
@@ -254,6 +274,7 @@ def _record(
     text: str,
     fields: dict[str, Any],
     rules: Rules,
+    api_token: ApiToken | None = None,
 ) -> tuple[Approval, Vote, Decision | None]:
     """Inside ``transaction.atomic``: the lock, the checks that need it, and the writes."""
     approval = Approval.objects.select_for_update().get(pk=approval_pk)
@@ -279,7 +300,7 @@ def _record(
         with transaction.atomic():
             vote = Vote.objects.create(
                 approval=approval, actor=actor, verdict=verdict, comment=text,
-                fields=fields, created_at=now,
+                fields=fields, created_at=now, **_identity(actor),
             )  # fmt: skip
     except IntegrityError:
         # Only reachable without a real row lock (SQLite): the same reviewer raced themselves.
@@ -315,6 +336,7 @@ def _record(
             decision = Decision.objects.create(
                 approval=approval, actor=actor, verdict=verdict, comment=text,
                 envelope=envelope, decided_at=now, next_attempt_at=now,
+                **_identity(actor), **_via(api_token),
             )  # fmt: skip
     except IntegrityError:
         # Only reachable without a real row lock (SQLite): the one-to-one still holds.

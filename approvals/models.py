@@ -86,6 +86,9 @@ class Vote(models.Model):
 
     approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="votes")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Who voted as they were named then: renaming the account must not rewrite the record.
+    actor_name = models.CharField("actor's username then", max_length=150, blank=True)
+    actor_email = models.CharField("actor's email then", max_length=254, blank=True)
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
     comment = models.TextField(blank=True)
     fields = models.JSONField(default=dict, blank=True)
@@ -98,7 +101,19 @@ class Vote(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.actor} {self.verdict} {self.approval.token_id}"
+        return f"{self.actor_name} {self.verdict} {self.approval.token_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _snapshot_actor(self)
+        super().save(*args, **kwargs)
+
+
+def _snapshot_actor(row: Vote | Decision) -> None:
+    """Name the actor as they are now, unless the row already does (the decision service
+    always does; this keeps every other way of writing a row from leaving it blank)."""
+    if not row.actor_name and row.actor_id is not None:
+        row.actor_name = row.actor.get_username()
+        row.actor_email = (row.actor.email or "").strip()
 
 
 class DeliveryState(models.TextChoices):
@@ -116,6 +131,21 @@ class Decision(models.Model):
 
     approval = models.OneToOneField(Approval, on_delete=models.PROTECT, related_name="decision")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The audit log names the actor as they were at the decision (a rename rewrites nothing).
+    actor_name = models.CharField("actor's username then", max_length=150, blank=True)
+    actor_email = models.CharField("actor's email then", max_length=254, blank=True)
+    # Decided through the JSON API: with which token, and who had issued it (kept as text
+    # too, so that deleting the token or the issuer leaves the record whole).
+    api_token = models.ForeignKey(
+        "ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_token_hint = models.CharField(max_length=16, blank=True)
+    token_issued_by = models.CharField(
+        "token issued by",
+        max_length=150,
+        blank=True,
+        help_text="Username of whoever issued the API token used, or “command line”",
+    )
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
     comment = models.TextField(blank=True)
     # Exactly what is (or will be) sent as the token's output.
@@ -136,7 +166,21 @@ class Decision(models.Model):
         ordering = ["-decided_at"]
 
     def __str__(self) -> str:
-        return f"{self.verdict} {self.approval.token_id} by {self.actor}"
+        return f"{self.verdict} {self.approval.token_id} by {self.actor_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _snapshot_actor(self)
+        super().save(*args, **kwargs)
+
+    @property
+    def actor_label(self) -> str:
+        """The actor as named at the decision (email, else username)."""
+        return self.actor_email or self.actor_name
+
+    @property
+    def via_token_of_another(self) -> bool:
+        """Made with an API token that someone other than the actor issued."""
+        return bool(self.token_issued_by) and self.token_issued_by != self.actor_name
 
 
 class ApprovalPolicy(models.Model):
@@ -192,6 +236,16 @@ class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
+    # Who made it: only superusers may issue tokens for someone else. Empty: issued with
+    # `manage.py create_api_token` (by whoever runs commands on the server).
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     name = models.CharField(max_length=200, blank=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=16, editable=False, help_text="The token's first characters")
@@ -207,8 +261,8 @@ class ApiToken(models.Model):
         return f"{self.hint}… ({self.user})"
 
     @classmethod
-    def issue(cls, *, user: Any, name: str = "") -> tuple[ApiToken, str]:
-        token = cls(user=user, name=name)
+    def issue(cls, *, user: Any, name: str = "", issued_by: Any = None) -> tuple[ApiToken, str]:
+        token = cls(user=user, name=name, issued_by=issued_by)
         raw = token.set_new_secret()
         token.save()
         return token, raw
@@ -223,3 +277,11 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def issuer_label(self) -> str:
+        return self.issued_by.get_username() if self.issued_by else COMMAND_LINE
+
+
+# How the audit log names the issuer of a token made with `manage.py create_api_token`.
+COMMAND_LINE = "command line"

@@ -123,7 +123,7 @@ def decided_history(filters: HistoryFilters) -> QuerySet[Approval]:
     if filters.verdict:
         approvals = approvals.filter(decision__verdict=filters.verdict)
     if filters.reviewer:
-        approvals = approvals.filter(decision__actor__username=filters.reviewer)
+        approvals = approvals.filter(decision__actor_name=filters.reviewer)
     if filters.delivery:
         approvals = approvals.filter(decision__delivery_state=filters.delivery)
     if filters.task:
@@ -136,9 +136,7 @@ def decided_history(filters: HistoryFilters) -> QuerySet[Approval]:
 def history_facets() -> dict[str, list[str]]:
     """Reviewers who decided something and tasks that left the queue, for the filter menus."""
     reviewers = (
-        Decision.objects.order_by("actor__username")
-        .values_list("actor__username", flat=True)
-        .distinct()
+        Decision.objects.order_by("actor_name").values_list("actor_name", flat=True).distinct()
     )
     tasks = (
         Approval.objects.exclude(state=ApprovalState.PENDING)

@@ -177,14 +177,14 @@ def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any
     for vote in context["votes"]:
         verdict = "Approved" if vote.verdict == Verdict.APPROVE else "Rejected"
         events.append(
-            {"at": vote.created_at, "what": verdict, "who": vote.actor, "text": vote.comment}
+            {"at": vote.created_at, "what": verdict, "who": vote.actor_name, "text": vote.comment}
         )
     if decision is not None:
         events.append(
             {
                 "at": decision.decided_at,
                 "what": f"Decision: {decision.get_verdict_display().lower()}",
-                "who": decision.actor,
+                "who": decision.actor_name,
                 "text": decision.comment,
             }
         )

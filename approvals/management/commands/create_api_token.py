@@ -1,7 +1,8 @@
 """``python manage.py create_api_token USERNAME [--name NAME]``: print a new API token.
 
 The raw token is printed once, on stdout alone (so ``TOKEN=$(…)`` works); only its hash is
-stored. Revoke it in the admin.
+stored. Revoke it in the admin. The token records no issuing user: the audit log names its
+issuer "command line" (whoever can run manage.py can read the database anyway).
 """
 
 from __future__ import annotations
