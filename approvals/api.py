@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from approvals import decisions, envelopes, openapi
-from approvals.api_auth import Caller, CsrfRefused, Unauthenticated, authenticate
+from approvals.api_auth import Caller, CsrfRefused, Throttled, Unauthenticated, authenticate
 from approvals.input_guard import MESSAGE as UNSTORABLE_MESSAGE
 from approvals.input_guard import find_unstorable
 from approvals.models import Approval, ApprovalState, DeliveryState, Verdict
@@ -74,6 +74,8 @@ def api_view(*methods: str) -> Callable[[View], View]:
                 return failure(401, problem.message, code="unauthenticated")
             except CsrfRefused as problem:
                 return failure(403, problem.message, code="csrf")
+            except Throttled as problem:
+                return failure(429, problem.message, code="throttled")
             try:
                 return view(request, caller, *args, **kwargs)
             except BadRequest as problem:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
@@ -85,11 +87,34 @@ def token_user(raw: str) -> ApiToken:
     return token
 
 
+class Throttled(Exception):
+    """429: too many failed token attempts from this address (django-axes' lockout)."""
+
+    message = "Too many failed API token attempts from this address; try again later."
+
+
+# Failed bearer tokens are recorded as failed sign-ins for django-axes, under a pseudo
+# username per token prefix: the address is locked after LOGIN_FAILURE_LIMIT failures, as for
+# passwords, without one client being able to lock the API for everyone (docs/hardening.md).
+def _token_credentials(raw: str) -> dict[str, str]:
+    return {"username": f"api-token:{raw[:10]}"}
+
+
+def _token_failed(request: HttpRequest, raw: str) -> None:
+    user_login_failed.send(sender=__name__, credentials=_token_credentials(raw), request=request)
+
+
 def authenticate(request: HttpRequest) -> Caller:
-    """The caller of an API request, or ``Unauthenticated`` / ``CsrfRefused``."""
+    """The caller of an API request, or ``Unauthenticated`` / ``CsrfRefused`` / ``Throttled``."""
     raw = _bearer(request)
     if raw is not None:
-        token = token_user(raw)
+        if AxesProxyHandler.is_locked(request, _token_credentials(raw)):
+            raise Throttled()
+        try:
+            token = token_user(raw)
+        except Unauthenticated:
+            _token_failed(request, raw)
+            raise
         return Caller(user=token.user, via="token", token=token)
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

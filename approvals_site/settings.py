@@ -6,6 +6,7 @@ SQLite, the in-memory channel layer and the embedded Trigger.dev sandbox.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "approvals",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +103,8 @@ MIDDLEWARE = [
     "approvals.input_guard.UnstorableInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "approvals_site.urls"
@@ -171,7 +175,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["approvals.demo.DemoAwareModelBackend"]
+# django-axes first: it refuses sign-ins while an account or an address is locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "approvals.demo.DemoAwareModelBackend",
+]
+# Sign-in throttling (django-axes; docs/hardening.md, "Sign-in throttling"): after
+# LOGIN_FAILURE_LIMIT failures for one username, or from one address, further attempts are
+# refused for LOGIN_COOLOFF_MINUTES, on /accounts/login/ and /admin/login/ alike. Failed
+# API-token attempts count against the address too (approvals.api_auth).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15.0, minimum=0.1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "approvals.throttling.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Only failures are recorded (the access log would grow by a row per sign-in).
+AXES_DISABLE_ACCESS_LOG = True
 # The demo reviewer exists only while the embedded sandbox is in use (see approvals.demo).
 DEMO_REVIEWER_USERNAME = "demo"
 DEMO_REVIEWER_PASSWORD = "demo-reviewer"

@@ -1,0 +1,34 @@
+"""What a locked-out client sees (django-axes' ``AXES_LOCKOUT_CALLABLE``): the branded page
+for sign-in forms, a JSON error under ``/api/`` like every API answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {
+                "success": False,
+                "message": (
+                    "Too many failed API token attempts from this address;"
+                    f" try again in {minutes} minutes."
+                ),
+                "code": "throttled",
+            },
+            status=429,
+        )
+    else:
+        response = render(
+            request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429
+        )
+    response["Retry-After"] = str(minutes * 60)
+    return response
