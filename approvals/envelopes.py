@@ -84,6 +84,70 @@ def schema_properties(schema: Any) -> dict[str, dict[str, Any]]:
     }
 
 
+# What an announced form may hold to be shown whole; beyond it the request cannot be approved
+# here (it can be rejected), rather than approved with part of its form silently dropped.
+MAX_SCHEMA_FIELDS = 30
+MAX_ENUM_OPTIONS = 200
+_RENDERED_TYPES = ("string", "number", "integer", "boolean")
+FORM_TOO_LARGE = (
+    "This request's form is too large to show here, so it cannot be approved from the"
+    " dashboard; ask the task's owner for a smaller form. It can still be rejected."
+)
+FORM_UNSUPPORTED = (
+    "This request's form asks for a field the dashboard cannot show ({name}), so it cannot be"
+    " approved here; ask the task's owner. It can still be rejected."
+)
+
+
+def usable_enum(spec: dict[str, Any]) -> list[Any] | None:
+    enum = spec.get("enum")
+    if (
+        isinstance(enum, list)
+        and enum
+        and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in enum)
+    ):
+        return enum
+    return None
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why the announced form cannot be shown whole (then approving is refused), or ``None``.
+
+    A schema is shown whole or not at all (docs/hardening.md, "Announced forms"): one cut to a
+    preview by the sync (over 256 KB), with more than ``MAX_SCHEMA_FIELDS`` fields, with a
+    list of more than ``MAX_ENUM_OPTIONS`` choices, or with a field of a type the form cannot
+    render, would otherwise be approved without some of its fields."""
+    if schema is None:
+        return None
+    if not isinstance(schema, dict):
+        return FORM_UNSUPPORTED.format(name="the form itself")
+    if schema.get("truncated") is True and "preview" in schema:
+        return FORM_TOO_LARGE
+    properties = schema.get("properties")
+    if properties is None:
+        return None
+    if not isinstance(properties, dict):
+        return FORM_UNSUPPORTED.format(name="properties")
+    if len(properties) > MAX_SCHEMA_FIELDS:
+        return FORM_TOO_LARGE
+    listed = schema.get("required")
+    required = {str(n) for n in listed} if isinstance(listed, list) else set()
+    for name, spec in properties.items():
+        # A field the form cannot render is left out when optional (nothing is lost: the
+        # task must cope without it), and blocks approving when required.
+        if not isinstance(spec, dict):
+            renderable = False
+        elif spec.get("enum") is not None:
+            if isinstance(spec["enum"], list) and len(spec["enum"]) > MAX_ENUM_OPTIONS:
+                return FORM_TOO_LARGE
+            renderable = usable_enum(spec) is not None
+        else:
+            renderable = spec.get("type", "string") in _RENDERED_TYPES
+        if not renderable and str(name) in required:
+            return FORM_UNSUPPORTED.format(name=str(name)[:60])
+    return None
+
+
 def validate_fields(schema: Any, values: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """Check reviewer-entered ``values`` against the token's small JSON Schema.
 
@@ -122,6 +186,8 @@ def validate_fields(schema: Any, values: Any) -> tuple[dict[str, Any], dict[str,
 
 
 def _check_value(spec: dict[str, Any], value: Any) -> str | None:
+    if "type" not in spec and usable_enum(spec) is not None:
+        return _check_choice(spec, value)  # a list of choices needs no type
     kind = spec.get("type", "string")
     if kind == "string":
         if not isinstance(value, str):
@@ -147,7 +213,13 @@ def _check_value(spec: dict[str, Any], value: Any) -> str | None:
     else:
         # Unknown or structured types are not rendered as form fields; refuse rather than guess.
         return "This field's type is not supported."
+    return _check_choice(spec, value)
+
+
+def _check_choice(spec: dict[str, Any], value: Any) -> str | None:
     enum = spec.get("enum")
-    if isinstance(enum, list) and value not in enum:
-        return "Choose one of: " + ", ".join(str(option) for option in enum) + "."
-    return None
+    if not isinstance(enum, list) or value in enum:
+        return None
+    if len(enum) <= 10:
+        return "Choose one of: " + ", ".join(str(option)[:60] for option in enum) + "."
+    return f"Choose one of the {len(enum):,} listed options."  # never echo a huge list

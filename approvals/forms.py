@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django import forms
 
+from approvals import envelopes
 from approvals.models import ApprovalState, DeliveryState, Verdict
 from approvals.queries import ORDER_NEWEST, ORDER_TIME_LEFT, HistoryFilters, QueueFilters
 from approvals.templatetags.approval_tags import visible
@@ -18,8 +19,8 @@ from approvals.templatetags.approval_tags import visible
 # Long enough for a real explanation, short enough that a 1 MB paste is refused up front.
 MAX_COMMENT_LENGTH = 5000
 MAX_SEARCH_LENGTH = 200
-# A schema is upstream input: cap what it can make us render.
-MAX_SCHEMA_FIELDS = 30
+# A schema is upstream input: what it can make us render is capped in envelopes.schema_problem
+# (a schema past the caps is not rendered at all, and approving is refused).
 SCHEMA_FIELD_PREFIX = "field_"
 
 
@@ -108,11 +109,12 @@ def _schema_field(spec: dict[str, Any], *, required: bool) -> forms.Field | None
     label = spec.get("title") if isinstance(spec.get("title"), str) else None
     help_text = spec.get("description") if isinstance(spec.get("description"), str) else ""
     common: dict[str, Any] = {"required": required, "label": label, "help_text": help_text}
-    enum = spec.get("enum")
-    if isinstance(enum, list) and enum and all(isinstance(v, str | int | float) for v in enum):
+    enum = envelopes.usable_enum(spec)
+    if enum is not None:
         choices = [(str(value), str(value)) for value in enum]
-        if not required:
-            choices = [("", "—"), *choices]
+        # Required too starts blank: a reviewer who never looks must not approve with the
+        # first option by default.
+        choices = [("", "Choose…" if required else "—"), *choices]
         return forms.TypedChoiceField(choices=choices, coerce=_enum_coercer(enum), **common)
     kind = spec.get("type")
     if kind == "string":
@@ -142,12 +144,14 @@ def _enum_coercer(enum: list[Any]) -> Any:
 
 def schema_fields(schema: Any) -> dict[str, forms.Field]:
     """Form fields, keyed ``field_<property>``, for a token's announced JSON schema."""
+    if envelopes.schema_problem(schema) is not None:
+        return {}  # not shown at all; approving is refused (envelopes.schema_problem)
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return {}
     listed = schema.get("required")
     required: list[Any] = listed if isinstance(listed, list) else []
     fields: dict[str, forms.Field] = {}
-    for name, spec in list(schema["properties"].items())[:MAX_SCHEMA_FIELDS]:
+    for name, spec in schema["properties"].items():
         if not isinstance(name, str) or not name or not isinstance(spec, dict):
             continue
         field = _schema_field(spec, required=name in required)

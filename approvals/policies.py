@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from approvals import addresses
+from approvals import addresses, envelopes
 from approvals.models import Approval, ApprovalPolicy, Verdict
 
 DECIDE_PERMISSION = "approvals.decide_approval"
@@ -86,6 +86,8 @@ def decide_permission(
         if not user.groups.filter(pk__in=[g.pk for g in groups]).exists():
             names = ", ".join(sorted(g.name for g in groups))
             return f"Only members of {names} may decide this approval (policy “{policy}”)."
+    if verdict == Verdict.APPROVE and (problem := envelopes.schema_problem(approval.form_schema)):
+        return problem
     rules = Rules.of(policy)
     if (
         verdict == Verdict.APPROVE

@@ -69,6 +69,6 @@ class SettingsFilter(SafeExceptionReporterFilter):
 
     def cleanse_setting(self, key: Any, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)
-        if isinstance(cleansed, str):
+        if type(cleansed) is str:  # not lazy proxies (django-axes' settings are some)
             return _URL_PASSWORD.sub(rf"\g<head>{self.cleansed_substitute}@", cleansed)
         return cleansed

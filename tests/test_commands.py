@@ -7,16 +7,22 @@ import sys
 import time
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from approvals.sandbox import DEFAULT_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sign_in_request() -> Any:
+    """Signing in always comes with a request (django-axes throttles by its address)."""
+    return RequestFactory().post("/accounts/login/")
 
 
 def _free_port() -> int:
@@ -29,14 +35,14 @@ def test_prepare_demo_creates_a_demo_reviewer_in_sandbox_mode(db: None) -> None:
     out = StringIO()
     call_command("prepare_demo", stdout=out)
     assert "demo" in out.getvalue()
-    assert authenticate(username="demo", password="demo-reviewer") is not None
+    assert authenticate(_sign_in_request(), username="demo", password="demo-reviewer") is not None
 
 
 def test_prepare_demo_disables_the_demo_reviewer_with_a_real_trigger(db: None) -> None:
     call_command("prepare_demo", stdout=StringIO())
     with override_settings(TRIGGER_USES_SANDBOX=False):
         call_command("prepare_demo", stdout=StringIO())
-    assert authenticate(username="demo", password="demo-reviewer") is None
+    assert authenticate(_sign_in_request(), username="demo", password="demo-reviewer") is None
 
 
 def test_trigger_sandbox_command_serves_the_api_on_loopback() -> None:
@@ -88,7 +94,7 @@ def test_trigger_sandbox_command_serves_the_api_on_loopback() -> None:
 
 def test_the_demo_reviewer_may_decide(db: None) -> None:
     call_command("prepare_demo", stdout=StringIO())
-    demo = authenticate(username="demo", password="demo-reviewer")
+    demo = authenticate(_sign_in_request(), username="demo", password="demo-reviewer")
     assert demo is not None and demo.has_perm("approvals.decide_approval")
 
 
@@ -97,4 +103,4 @@ def test_the_demo_reviewer_cannot_sign_in_with_a_real_trigger_even_if_still_acti
 ) -> None:
     call_command("prepare_demo", stdout=StringIO())
     with override_settings(TRIGGER_USES_SANDBOX=False):
-        assert authenticate(username="demo", password="demo-reviewer") is None
+        assert authenticate(_sign_in_request(), username="demo", password="demo-reviewer") is None
