@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -42,6 +42,32 @@ def _links(token_id: str, run_id: str) -> SafeString:
     )  # fmt: skip
 
 
+class ThroughFilter(admin.SimpleListFilter):
+    """Votes and decisions by how they were made: the ones through a token someone else
+    issued are the ones to review after a token was misused (hardening item 7)."""
+
+    title = "through"
+    parameter_name = "through"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("another", "an API token someone else issued"),
+            ("own", "an API token they issued themselves"),
+            ("session", "signed in (no API token)"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # Both names are snapshots taken together at record time (see ThroughToken).
+        with_token = queryset.exclude(token_issued_by="")
+        if self.value() == "another":
+            return with_token.exclude(token_issued_by=F("actor_name"))
+        if self.value() == "own":
+            return with_token.filter(token_issued_by=F("actor_name"))
+        if self.value() == "session":
+            return queryset.filter(token_issued_by="")
+        return queryset
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """View-only for everyone: no add, change or delete (so no delete action either)."""
 
@@ -61,10 +87,10 @@ class DecisionAdmin(ReadOnlyAdmin):
         "decided_at", "verdict", "actor_name", "via", "approval_link", "delivery_state",
         "attempts", "links",
     ]  # fmt: skip
-    list_filter = ["verdict", "delivery_state", "decided_at"]
+    list_filter = ["verdict", "delivery_state", ThroughFilter, "decided_at"]
     search_fields = [
         "approval__token_id", "approval__run_id", "approval__task_identifier",
-        "actor_name", "actor_email", "token_issued_by", "comment",
+        "actor_name", "actor_email", "token_issued_by", "api_token_hint", "comment",
     ]  # fmt: skip
     list_select_related = ["approval", "actor"]
     date_hierarchy = "decided_at"
@@ -87,19 +113,22 @@ class DecisionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="through")
     def via(self, obj: Decision) -> str:
-        """Page or API token; flagged when someone other than the actor issued the token."""
-        if not obj.token_issued_by:
-            return "the dashboard"
-        text = f"API token {obj.api_token_hint}… issued by {obj.token_issued_by}"
-        return f"⚠ {text} (not the actor)" if obj.via_token_of_another else text
+        return obj.through
 
 
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "verdict", "actor_name", "approval"]
-    list_filter = ["verdict", "created_at"]
-    search_fields = ["approval__token_id", "approval__run_id", "actor_name", "comment"]
+    list_display = ["created_at", "verdict", "actor_name", "via", "approval"]
+    list_filter = ["verdict", ThroughFilter, "created_at"]
+    search_fields = [
+        "approval__token_id", "approval__run_id", "actor_name", "actor_email",
+        "token_issued_by", "api_token_hint", "comment",
+    ]  # fmt: skip
     list_select_related = ["approval", "actor"]
+
+    @admin.display(description="through")
+    def via(self, obj: Vote) -> str:
+        return obj.through
 
 
 @admin.register(Approval)
@@ -207,7 +236,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if not change and obj.user_id != request.user.pk and not request.user.is_superuser:
             raise PermissionDenied("Only superusers issue API tokens for other users.")
         if not change:
-            obj.issued_by = request.user  # type: ignore[assignment]  # signed-in staff
+            obj.record_issuer(request.user)  # the signed-in staff member
             # Kept on the request only until response_add renders it; never stored.
             request._issued_api_token = obj.set_new_secret()  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)

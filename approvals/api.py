@@ -20,14 +20,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from approvals import decisions, envelopes, openapi
+from approvals import decisions, envelopes, openapi, queries
 from approvals.api_auth import Caller, CsrfRefused, Throttled, Unauthenticated, authenticate
 from approvals.input_guard import MESSAGE as UNSTORABLE_MESSAGE
 from approvals.input_guard import find_unstorable
-from approvals.models import Approval, ApprovalState, DeliveryState, Verdict
+from approvals.models import Approval, DeliveryState, Verdict
 
 View = Callable[..., HttpResponse]
 
@@ -159,13 +158,9 @@ def approvals_list(request: HttpRequest, caller: Caller) -> HttpResponse:
         raise BadRequest("limit must be a whole number.") from None
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise BadRequest(f"limit must be from 1 to {MAX_LIST_LIMIT}.")
-    now = timezone.now()
-    pending = Approval.objects.filter(state=ApprovalState.PENDING).exclude(expires_at__lte=now)
-    if task := request.GET.get("task"):
-        pending = pending.filter(task_identifier=task)
-    if tag := request.GET.get("tag"):
-        pending = pending.filter(run_tags__contains=[tag])
-    rows = list(pending.order_by("expires_at", "-created_at")[: limit + 1])
+    filters = queries.QueueFilters(task=request.GET.get("task", ""), tag=request.GET.get("tag", ""))
+    # The queue page's own query, with the payload columns it defers read back in.
+    rows = list(queries.pending_queue(filters).defer(None)[: limit + 1])
     return JsonResponse(
         {
             "approvals": [approval_json(a) for a in rows[:limit]],

@@ -300,7 +300,7 @@ def _record(
         with transaction.atomic():
             vote = Vote.objects.create(
                 approval=approval, actor=actor, verdict=verdict, comment=text,
-                fields=fields, created_at=now, **_identity(actor),
+                fields=fields, created_at=now, **_identity(actor), **_via(api_token),
             )  # fmt: skip
     except IntegrityError:
         # Only reachable without a real row lock (SQLite): the same reviewer raced themselves.

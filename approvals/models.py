@@ -81,7 +81,44 @@ class Verdict(models.TextChoices):
     REJECT = "reject", "Reject"
 
 
-class Vote(models.Model):
+class ThroughToken(models.Model):
+    """Which API token a vote or decision was made with, and who had issued it.
+
+    Kept as text too (hint, issuer's name), so that deleting the token or the issuer's account
+    leaves the audit log whole. Empty: made signed in, without a token.
+    """
+
+    api_token = models.ForeignKey(
+        "ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_token_hint = models.CharField(max_length=16, blank=True)
+    token_issued_by = models.CharField(
+        "token issued by",
+        max_length=150,
+        blank=True,
+        help_text="Username of whoever issued the API token used, or “command line”",
+    )
+    actor_name: str  # defined by each model, with its own verbose name
+
+    class Meta:
+        abstract = True
+
+    @property
+    def via_token_of_another(self) -> bool:
+        """Made with an API token that someone other than the actor issued. Both names are
+        taken at the same moment, so a later rename changes neither side."""
+        return bool(self.token_issued_by) and self.token_issued_by != self.actor_name
+
+    @property
+    def through(self) -> str:
+        """How the audit log says it was made; flagged when the token was someone else's."""
+        if not self.token_issued_by:
+            return "signed in (no API token)"
+        text = f"API token {self.api_token_hint}… issued by {self.token_issued_by}"
+        return f"⚠ {text} (not the actor)" if self.via_token_of_another else text
+
+
+class Vote(ThroughToken):
     """One reviewer's verdict. With N-of-M policies several approve votes precede a decision."""
 
     approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="votes")
@@ -123,7 +160,7 @@ class DeliveryState(models.TextChoices):
     TOKEN_GONE = "token_gone", "Token no longer exists"
 
 
-class Decision(models.Model):
+class Decision(ThroughToken):
     """The final verdict on an approval: the audit log and the delivery outbox.
 
     Never edited through the UI or the admin; only delivery bookkeeping changes.
@@ -134,18 +171,7 @@ class Decision(models.Model):
     # The audit log names the actor as they were at the decision (a rename rewrites nothing).
     actor_name = models.CharField("actor's username then", max_length=150, blank=True)
     actor_email = models.CharField("actor's email then", max_length=254, blank=True)
-    # Decided through the JSON API: with which token, and who had issued it (kept as text
-    # too, so that deleting the token or the issuer leaves the record whole).
-    api_token = models.ForeignKey(
-        "ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    api_token_hint = models.CharField(max_length=16, blank=True)
-    token_issued_by = models.CharField(
-        "token issued by",
-        max_length=150,
-        blank=True,
-        help_text="Username of whoever issued the API token used, or “command line”",
-    )
+    # The API token it came through, if any: see ``ThroughToken``.
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
     comment = models.TextField(blank=True)
     # Exactly what is (or will be) sent as the token's output.
@@ -176,11 +202,6 @@ class Decision(models.Model):
     def actor_label(self) -> str:
         """The actor as named at the decision (email, else username)."""
         return self.actor_email or self.actor_name
-
-    @property
-    def via_token_of_another(self) -> bool:
-        """Made with an API token that someone other than the actor issued."""
-        return bool(self.token_issued_by) and self.token_issued_by != self.actor_name
 
 
 class ApprovalPolicy(models.Model):
@@ -236,8 +257,10 @@ class ApiToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    # Who made it: only superusers may issue tokens for someone else. Empty: issued with
-    # `manage.py create_api_token` (by whoever runs commands on the server).
+    # Who made it: only superusers may issue tokens for someone else. Null: issued with
+    # `manage.py create_api_token` (by whoever runs commands on the server), made before
+    # issuers were recorded, or the issuer's account was deleted; ``issuer_name`` tells which.
+    # SET_NULL, not PROTECT: a token must not keep a departed admin's account alive.
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -245,6 +268,10 @@ class ApiToken(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         editable=False,
+    )
+    # The issuer as named at issue (or COMMAND_LINE); blank only on tokens from before.
+    issuer_name = models.CharField(
+        "issued by (name then)", max_length=150, blank=True, editable=False
     )
     name = models.CharField(max_length=200, blank=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -262,10 +289,17 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(cls, *, user: Any, name: str = "", issued_by: Any = None) -> tuple[ApiToken, str]:
-        token = cls(user=user, name=name, issued_by=issued_by)
+        """A saved token and its raw value. ``issued_by`` None: from the command line."""
+        token = cls(user=user, name=name)
+        token.record_issuer(issued_by)
         raw = token.set_new_secret()
         token.save()
         return token, raw
+
+    def record_issuer(self, issuer: Any) -> None:
+        """Before the first save: who issues this token (``None``: the command line)."""
+        self.issued_by = issuer
+        self.issuer_name = issuer.get_username() if issuer is not None else COMMAND_LINE
 
     def set_new_secret(self) -> str:
         """Give this (unsaved) token a fresh secret; returns the raw value, kept nowhere."""
@@ -280,8 +314,14 @@ class ApiToken(models.Model):
 
     @property
     def issuer_label(self) -> str:
-        return self.issued_by.get_username() if self.issued_by else COMMAND_LINE
+        """The issuer's username now; once their account is gone, as named at issue."""
+        if self.issued_by is not None:
+            return self.issued_by.get_username()
+        return self.issuer_name or UNKNOWN_ISSUER
 
 
-# How the audit log names the issuer of a token made with `manage.py create_api_token`.
+# How the audit log names the issuer of a token made with `manage.py create_api_token`, and of
+# one made before issuers were recorded (which may well have come from the admin: it must not
+# pass for the command line's). Neither can be a username: Django's have no spaces.
 COMMAND_LINE = "command line"
+UNKNOWN_ISSUER = "unknown (issued before issuers were recorded)"

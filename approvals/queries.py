@@ -73,9 +73,18 @@ def _search(approvals: QuerySet[Approval], q: str) -> QuerySet[Approval]:
 
 
 def pending_queue(filters: QueueFilters, *, now: datetime | None = None) -> QuerySet[Approval]:
-    """Pending approvals matching ``filters``, by time left (soonest first) or newest."""
+    """Pending approvals matching ``filters``, by time left (soonest first) or newest.
+
+    The one query for "what is waiting for a decision": the queue page, the JSON API and any
+    later reader call it, so filters, order and "expired" mean the same everywhere. A row
+    whose expiry has passed is left out although the sync has not closed it yet: it can no
+    longer be decided. The large JSON columns are deferred (``.defer(None)`` to read them)."""
     now = now or timezone.now()
-    approvals = Approval.objects.filter(state=ApprovalState.PENDING).defer(*_HEAVY_COLUMNS)
+    approvals = (
+        Approval.objects.filter(state=ApprovalState.PENDING)
+        .exclude(expires_at__lte=now)
+        .defer(*_HEAVY_COLUMNS)
+    )
     if filters.task:
         approvals = approvals.filter(task_identifier=filters.task)
     if filters.run_status:

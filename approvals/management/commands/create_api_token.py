@@ -1,8 +1,13 @@
 """``python manage.py create_api_token USERNAME [--name NAME]``: print a new API token.
 
 The raw token is printed once, on stdout alone (so ``TOKEN=$(…)`` works); only its hash is
-stored. Revoke it in the admin. The token records no issuing user: the audit log names its
-issuer "command line" (whoever can run manage.py can read the database anyway).
+stored. Revoke it in the admin.
+
+The token records no issuing user (``issued_by`` null) and names its issuer "command line"
+(``issuer_name``): whoever runs manage.py on the server acts as the operator, who can read and
+write the database anyway, so there is no account to hold to it, and an ``--issued-by`` option
+would only record what the operator chose to type. Decisions made with such a token are
+flagged in the audit log as made through a token the actor did not issue.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError(f"User {options['username']!r} is inactive.")
         token, raw = ApiToken.issue(user=user, name=options["name"])
         self.stderr.write(
-            f"API token {token.hint}… for {user} (shown once; store it now, it cannot be"
-            " recovered):"
+            f"API token {token.hint}… for {user}, issued from the command line (shown once;"
+            " store it now, it cannot be recovered):"
         )
         self.stdout.write(raw)
