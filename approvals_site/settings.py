@@ -68,7 +68,8 @@ if _secret_key is None:
     # A production deployment (the real Trigger.dev, no DEBUG) has no default secret.
     if not (DEBUG or TRIGGER_USES_SANDBOX):
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when TRIGGER_API_URL is configured and DEBUG is off"
+            "DJANGO_SECRET_KEY must be set when a real Trigger.dev is configured "
+            "(TRIGGER_API_URL or TRIGGER_SECRET_KEY is set) and DJANGO_DEBUG is off"
         )
     _secret_key = INSECURE_DEV_SECRET_KEY
 SECRET_KEY = _secret_key
