@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
-from approvals import envelopes
+from approvals import envelopes, limits
 from approvals.models import (
     ApiToken,
     Approval,
@@ -44,8 +44,8 @@ from approvals.upstream import trigger_client
 
 logger = logging.getLogger(__name__)
 
-# Longest comment or reason accepted; the envelope goes into a token output (3 MB upstream limit).
-MAX_TEXT_LENGTH = 10_000
+# Longest comment or reason accepted (approvals.limits).
+MAX_TEXT_LENGTH = limits.COMMENT_MAX
 
 AWAITING_MORE_APPROVALS = "awaiting_more_approvals"
 

@@ -11,14 +11,13 @@ from typing import Any, cast
 
 from django import forms
 
-from approvals import envelopes
+from approvals import envelopes, limits
 from approvals.models import ApprovalState, DeliveryState, Verdict
 from approvals.queries import ORDER_NEWEST, ORDER_TIME_LEFT, HistoryFilters, QueueFilters
 from approvals.templatetags.approval_tags import visible
 
-# Long enough for a real explanation, short enough that a 1 MB paste is refused up front.
-MAX_COMMENT_LENGTH = 5000
-MAX_SEARCH_LENGTH = 200
+MAX_COMMENT_LENGTH = limits.COMMENT_MAX
+MAX_SEARCH_LENGTH = limits.SEARCH_MAX
 # A schema is upstream input: what it can make us render is capped in envelopes.schema_problem
 # (a schema past the caps is not rendered at all, and approving is refused).
 SCHEMA_FIELD_PREFIX = "field_"
@@ -36,7 +35,7 @@ def _blank_choice(label: str, values: list[str]) -> list[tuple[str, str]]:
 class QueueFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=MAX_SEARCH_LENGTH, strip=True)
     task = forms.ChoiceField(required=False)
-    tag = forms.CharField(required=False, max_length=128, strip=True)
+    tag = forms.CharField(required=False, max_length=limits.TAG_MAX, strip=True)
     status = forms.ChoiceField(required=False)
     expiring = forms.BooleanField(required=False, label="Expiring within an hour")
     order = forms.ChoiceField(

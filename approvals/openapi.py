@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from approvals import limits
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -171,7 +173,7 @@ def description(*, server_url: str = "/api") -> dict[str, Any]:
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
-                        "comments": {"type": "string", "maxLength": 10000},
+                        "comments": {"type": "string", "maxLength": limits.COMMENT_MAX},
                         "fields": {
                             "type": "object",
                             "description": "Values for the token's announced schema",
@@ -183,7 +185,11 @@ def description(*, server_url: str = "/api") -> dict[str, Any]:
                     "additionalProperties": False,
                     "required": ["reason"],
                     "properties": {
-                        "reason": {"type": "string", "minLength": 1, "maxLength": 10000}
+                        "reason": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": limits.COMMENT_MAX,
+                        }
                     },
                 },  # fmt: skip
                 "DecideResult": {
