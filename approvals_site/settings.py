@@ -151,6 +151,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+    # Tests get a file beside it, not Django's in-memory database: that one runs in SQLite's
+    # shared-cache mode, whose table locks ignore the timeout above, so a background delivery
+    # and a request meeting in the same table failed at once ("database table is locked").
+    # A file behaves as `make run` does, and child processes (uvicorn in tests) can open it.
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels ------------------------------------------------------------------------------------
