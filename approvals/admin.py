@@ -1,4 +1,5 @@
-"""The Django admin: the audit log, the read model, policies and API tokens (design §1, §5).
+"""The Django admin: the audit log, the read model, policies and API tokens (docs/design.md,
+"Pages, API, admin"; docs/design.md, "Deciding").
 
 Decisions, votes and approvals are read-only for everybody, superusers included: decisions
 are the audit log and the delivery outbox, and approvals mirror Trigger.dev. Only policies

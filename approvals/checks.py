@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-# tr_<env>_<24 alphanumerics>, or the scoped tr_<env>_sk_<24> form (trigger-v4-api.md §1.2).
+# tr_<env>_<24 alphanumerics>, or the scoped tr_<env>_sk_<24> form (docs/trigger-v4.md,
+# "Authentication").
 SECRET_KEY_PATTERN = re.compile(r"^tr_(dev|stg|prod|preview)_(sk_)?[0-9A-Za-z]{24}$")
 
 

@@ -1,4 +1,5 @@
-"""The decision service: the only way an approval gets approved or rejected (design §5).
+"""The decision service: the only way an approval gets approved or rejected (docs/design.md,
+"Deciding").
 
 Browser forms, the JSON API, bulk actions and the admin all call ``decide``:
 
@@ -8,7 +9,8 @@ Browser forms, the JSON API, bulk actions and the admin all call ``decide``:
    record the reviewer's ``Vote`` and, once the policy is satisfied (one rejection, or N
    distinct approvals), the ``Decision`` with the exact envelope to send;
 4. after commit, deliver: complete the token, then retrieve it and compare its output with
-   ours, because completing an already completed token answers 200 too (API ref §4.4).
+   ours, because completing an already completed token answers 200 too (docs/trigger-v4.md,
+   "Waitpoint tokens").
 
 A delivery that fails stays ``pending`` and ``deliver_due`` (the sync worker) retries it with
 backoff. Every attempt sends the stored envelope, so a decision is never lost and never

@@ -1,4 +1,4 @@
-"""The token outputs a decision sends: exactly the contract of design §3.
+"""The token outputs a decision sends: exactly the contract of README.md, "The approval contract".
 
     approved: {"approved": true, "decision": "approved", "approvedBy", "comments", "approvedAt",
                ...typed form fields, "approvers": [...] (N-of-M only)}

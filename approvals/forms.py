@@ -1,8 +1,9 @@
 """Forms of the reviewer's pages: queue and history filters, approve, reject and bulk actions.
 
 Forms only validate input; the decision itself is ``approvals.decisions.decide``. The approve
-form grows typed fields from the token's announced JSON schema (design §3), which is
-untrusted upstream text: labels and help texts are escaped by the templates like any other.
+form grows typed fields from the token's announced JSON schema (README.md, "The approval
+contract"), which is untrusted upstream text: labels and help texts are escaped by the
+templates like any other.
 """
 
 from __future__ import annotations

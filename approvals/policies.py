@@ -1,4 +1,4 @@
-"""Who may decide an approval, and under which rules (design §5, "Policies").
+"""Who may decide an approval, and under which rules (docs/design.md, "Deciding").
 
 A policy is chosen per approval: the first one, by ``priority``, whose task pattern and tag
 match. No matching policy means the defaults: any reviewer (``approvals.decide_approval``),

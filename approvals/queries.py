@@ -1,6 +1,7 @@
 """Read-only queries behind the pages: the queue, the history and a run's other tokens.
 
-Everything here reads the database only; pages never call Trigger.dev (design §4). The
+Everything here reads the database only; pages never call Trigger.dev (docs/design.md, "The sync
+worker"). The
 queue defers the large JSON columns so that a page of 25 rows costs the same whether a
 payload is 100 bytes or 1 MB.
 """

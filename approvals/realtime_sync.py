@@ -1,4 +1,5 @@
-"""Following the realtime tag feed, so the read model moves within milliseconds (design §4).
+"""Following the realtime tag feed, so the read model moves within milliseconds (docs/design.md,
+"The sync worker").
 
 The feed (``/realtime/v1/runs?tags=needs-approval``, Electric long-poll) yields a run each
 time one carrying the tag changes. Each is handed to ``sync.apply_run_change`` in a thread

@@ -1,4 +1,5 @@
-"""Upkeep of the read model: reconcile ``Approval`` rows with Trigger.dev (design §4).
+"""Upkeep of the read model: reconcile ``Approval`` rows with Trigger.dev (docs/design.md, "The
+sync worker").
 
 ``sync_once`` is one reconcile pass. It reads everything first (two paginated list calls,
 then details only for what is new or changed, then one look at each token that left the

@@ -9,7 +9,8 @@ from typing import Any
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "approvals_site.settings")
-# Set Django up before anything imports models (stack-notes.md).
+# Set Django up before anything imports models (Channels' documented order: the app must be ready
+# first).
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

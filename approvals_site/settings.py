@@ -31,7 +31,8 @@ TRIGGER_SANDBOX_SEED = env_int("TRIGGER_SANDBOX_SEED", 1)
 # Link from the pages to a run on Trigger.dev's own dashboard; "{run_id}" is replaced by the
 # run id. Unset: no external link (the embedded sandbox has no dashboard of its own).
 TRIGGER_RUN_URL_TEMPLATE = env_str("TRIGGER_RUN_URL_TEMPLATE", "") or ""
-# The tag a task puts on its run and its token to ask for a human decision (design §3).
+# The tag a task puts on its run and its token to ask for a human decision (README.md, "The
+# approval contract").
 APPROVAL_TAG = env_str("APPROVAL_TAG", "needs-approval")
 # Run statuses that count as "waiting for a decision". The seed assumed DELAYED; the real
 # server reports WAITING (checkpointed), FROZEN (no API-version header) or EXECUTING (dev).

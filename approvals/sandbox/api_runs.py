@@ -1,4 +1,4 @@
-"""``GET /api/v1/runs`` and ``GET /api/v3/runs/{runId}`` (reference §3.1, §3.2)."""
+"""``GET /api/v1/runs`` and ``GET /api/v3/runs/{runId}`` (docs/trigger-v4.md, "Runs")."""
 
 from __future__ import annotations
 
@@ -109,7 +109,8 @@ async def list_runs(ctx: Context, request: Request) -> AnyResponse:
 async def retrieve_run(ctx: Context, request: Request) -> AnyResponse:
     run = ctx.world.find_run(request.params["runId"])
     if run is None:
-        # shouldRetryNotFound: the SDK retries this 404 before giving up (§3.2).
+        # shouldRetryNotFound: the SDK retries this 404 before giving up (docs/trigger-v4.md,
+        # "Runs").
         return json_response({"error": "Not found"}, 404, [("x-should-retry", "true")])
     if not request.caller.allows(
         "read:runs",

@@ -1,4 +1,5 @@
-"""Waitpoint token routes: create, list, retrieve, complete and the callback URL (§4)."""
+"""Waitpoint token routes: create, list, retrieve, complete and the callback URL
+(docs/trigger-v4.md, "Waitpoint tokens")."""
 
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def _token_filter(ctx: Context, query: dict[str, str]) -> list[Token]:
         if wanted is None
         else {TOKEN_PENDING if status == "WAITING" else TOKEN_COMPLETED for status in wanted}
     )
-    # The quirk (§4.2): only a *single* COMPLETED or TIMED_OUT filter checks outputIsError.
+    # The quirk (docs/trigger-v4.md, "Waitpoint tokens"): only a *single* COMPLETED or TIMED_OUT
+    # filter checks outputIsError.
     output_is_error = None
     if wanted is not None and len(wanted) == 1 and wanted[0] != "WAITING":
         output_is_error = wanted[0] == "TIMED_OUT"
@@ -164,7 +166,8 @@ async def list_tokens(ctx: Context, request: Request) -> AnyResponse:
 async def retrieve(ctx: Context, request: Request) -> AnyResponse:
     token = ctx.world.find_token(request.params["waitpointId"])
     if token is None:
-        # The presenter's ServiceValidationError becomes a 500 in loader routes (§4.3).
+        # The presenter's ServiceValidationError becomes a 500 in loader routes
+        # (docs/trigger-v4.md, "Waitpoint tokens").
         return error(500, "Internal Server Error")
     with ctx.world.lock:
         return json_response(presenters.token_detail(ctx, request.base_url, token))
@@ -181,7 +184,8 @@ async def complete(ctx: Context, request: Request) -> AnyResponse:
         return problem
     if not isinstance(body, dict):
         return error(400, "Expected object, received " + type(body).__name__)
-    # Completing twice, or after a timeout, answers success and changes nothing (§4.4).
+    # Completing twice, or after a timeout, answers success and changes nothing
+    # (docs/trigger-v4.md, "Waitpoint tokens").
     tokens.complete(ctx.world, token, body.get("data"))
     ctx.scenario.tick()
     return json_response({"success": True})
@@ -199,7 +203,8 @@ async def callback(ctx: Context, request: Request) -> AnyResponse:
         return error(411, "Content-Length header is required")
     if len(request.body) > COMPLETE_MAX_BYTES:
         return error(413, "Request body too large")
-    # The whole body is the output; a body that is not JSON becomes {} (§4.5).
+    # The whole body is the output; a body that is not JSON becomes {} (docs/trigger-v4.md,
+    # "Waitpoint tokens").
     try:
         data = json.loads(request.body)
     except ValueError:

@@ -1,6 +1,7 @@
 """The sandbox as an ASGI application: routing, the request pipeline and the background ticker.
 
-Pipeline for an emulated route (reference §7): latency → missing-header 401 → rate limit
+Pipeline for an emulated route (docs/trigger-v4.md, "Errors, rate limits, retries"): latency →
+missing-header 401 → rate limit
 (``/api/*`` only, callback exempt) → injected 5xx → key check → handler → rate-limit headers →
 maybe a dropped connection. Control routes (``/_sandbox/*``) skip all of that.
 """

@@ -1,4 +1,5 @@
-"""Bearer authentication as the real server classifies keys (reference §1 and §7.1)."""
+"""Bearer authentication as the real server classifies keys (docs/trigger-v4.md, "Authentication"
+and "Errors, rate limits, retries")."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class Caller:
 
 
 def no_header() -> Response:
-    # Sent by the rate-limit middleware, hence problem+json (§7.1).
+    # Sent by the rate-limit middleware, hence problem+json (docs/trigger-v4.md, "Errors, rate
+    # limits, retries").
     message = "No authorization header provided"
     return json_response(
         {

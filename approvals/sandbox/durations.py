@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-# Token timeouts: "30s", "10m", "2h", "3d", "4w" and combinations such as "1h30m" (§4.1).
+# Token timeouts: "30s", "10m", "2h", "3d", "4w" and combinations such as "1h30m"
+# (docs/trigger-v4.md, "Waitpoint tokens").
 _COMBINED = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 

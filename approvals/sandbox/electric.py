@@ -1,4 +1,4 @@
-"""The realtime run feeds, speaking the ElectricSQL shape protocol (reference §6.1, §11).
+"""The realtime run feeds, speaking the ElectricSQL shape protocol (docs/trigger-v4.md, "Realtime").
 
 Offsets are ``"<change seq>_0"``; a handle names a shape (a run id, or a tags/createdAt filter)
 in one "epoch" of the world. A reset, a forced handle reset or an offset older than the change
@@ -42,7 +42,8 @@ class _Shape:
         self.name = name
         self.handle = _handle(ctx, name)
         self.matches = matches
-        # Without x-trigger-electric-version the server assumes a legacy client (§6.1).
+        # Without x-trigger-electric-version the server assumes a legacy client
+        # (docs/trigger-v4.md, "Realtime").
         self.legacy = "x-trigger-electric-version" not in request.headers
         self.dequeued_as_executing = (
             request.headers.get("x-trigger-api-version") != CURRENT_API_VERSION

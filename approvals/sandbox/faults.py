@@ -1,4 +1,5 @@
-"""Injected trouble (latency, 5xx, dropped connections) and the API rate limiter (§7.2)."""
+"""Injected trouble (latency, 5xx, dropped connections) and the API rate limiter
+(docs/trigger-v4.md, "Errors, rate limits, retries")."""
 
 from __future__ import annotations
 

@@ -76,7 +76,8 @@ def json_response(
 
 
 def error(status: int, message: str, **extra: Any) -> Response:
-    """The server's usual error body, ``{"error": "<message>", ...}`` (§7.1)."""
+    """The server's usual error body, ``{"error": "<message>", ...}`` (docs/trigger-v4.md, "Errors,
+    rate limits, retries")."""
     return json_response({"error": message, **extra}, status)
 
 

@@ -1,7 +1,8 @@
 """HS256 JSON Web Tokens with the standard library, signed with the environment's secret key.
 
 Create-token answers carry one in ``x-trigger-jwt`` (scope ``write:waitpoints:<id>``, 24 h); the
-SDK uses it as the token's public access token (§4.1, §11).
+SDK uses it as the token's public access token (docs/trigger-v4.md, "Waitpoint tokens" and
+"Realtime").
 """
 
 from __future__ import annotations

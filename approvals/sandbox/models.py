@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Token DB statuses: a timed-out token is stored COMPLETED with outputIsError=true (§4.2).
+# Token DB statuses: a timed-out token is stored COMPLETED with outputIsError=true
+# (docs/trigger-v4.md, "Waitpoint tokens").
 TOKEN_PENDING = "PENDING"
 TOKEN_COMPLETED = "COMPLETED"
 
@@ -85,7 +86,8 @@ def iso(moment: datetime) -> str:
 
 
 def electric_timestamp(moment: datetime) -> str:
-    """Electric timestamps carry no timezone suffix; the SDK appends the Z itself (§11)."""
+    """Electric timestamps carry no timezone suffix; the SDK appends the Z itself
+    (docs/trigger-v4.md, "Realtime")."""
     return iso(moment)[:-1]
 
 

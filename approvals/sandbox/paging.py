@@ -1,4 +1,5 @@
-"""Cursor pagination shared by the runs and tokens lists (reference §2)."""
+"""Cursor pagination shared by the runs and tokens lists (docs/trigger-v4.md, "Pagination and
+filters")."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def comma_list(query: dict[str, str], name: str) -> list[str] | None:
 def created_window(
     query: dict[str, str], now: datetime, default_period: timedelta | None
 ) -> tuple[datetime | None, datetime | None]:
-    """filter[createdAt]: period, from and to combine; the later start wins (§9, item 4)."""
+    """filter[createdAt]: period, from and to combine; the later start wins (docs/trigger-v4.md,
+    "Pagination and filters")."""
     period_raw = query.get("filter[createdAt][period]")
     from_raw = query.get("filter[createdAt][from]")
     to_raw = query.get("filter[createdAt][to]")

@@ -47,7 +47,7 @@ def run_detail(ctx: Context, run: Run, api_version: str | None) -> dict[str, Any
             "triggerFunction": "trigger",
             "payload": run.payload,
             "attemptCount": 1,
-            "attempts": [],  # always empty in v4 (§3.2)
+            "attempts": [],  # always empty in v4 (docs/trigger-v4.md, "Runs")
             "relatedRuns": {"children": []},
         }
     )
@@ -85,7 +85,8 @@ def token_detail(ctx: Context, base_url: str, token: Token) -> dict[str, Any]:
     data.update(
         {
             "type": "MANUAL",
-            # The raw stored key: a random nanoid when the caller gave none (§4.3).
+            # The raw stored key: a random nanoid when the caller gave none (docs/trigger-v4.md,
+            # "Waitpoint tokens").
             "idempotencyKey": token.idempotency_key,
             "userProvidedIdempotencyKey": token.user_provided_key,
             "outputType": token.output_type,

@@ -1,4 +1,5 @@
-"""A run as Electric would send it: the TaskRun row with every value a string (reference §6.1)."""
+"""A run as Electric would send it: the TaskRun row with every value a string (docs/trigger-v4.md,
+"Realtime")."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from approvals.sandbox.models import Run, electric_timestamp
 
 # The columns the server asks Electric for (DEFAULT_ELECTRIC_COLUMNS), with the types the SDK
-# needs to decode them: int4/float8 numbers, bool, and text arrays with dims 1 (§11).
+# needs to decode them: int4/float8 numbers, bool, and text arrays with dims 1 (docs/trigger-v4.md,
+# "Realtime").
 SCHEMA: dict[str, dict[str, Any]] = {
     "id": {"type": "text", "not_null": True, "pk_index": 0},
     "taskIdentifier": {"type": "text", "not_null": True},
@@ -38,7 +40,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "realtimeStreams": {"type": "text", "dims": 1, "not_null": True},
 }
 
-# Electric refuses to skip these (§6.1).
+# Electric refuses to skip these (docs/trigger-v4.md, "Realtime").
 UNSKIPPABLE = frozenset({"id", "taskIdentifier", "friendlyId", "status", "createdAt"})
 
 

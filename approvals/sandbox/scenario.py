@@ -1,4 +1,5 @@
-"""Simulated tasks that follow the approval contract (design §3), and the demo scenario.
+"""Simulated tasks that follow the approval contract (README.md, "The approval contract"), and the
+demo scenario.
 
 A task run starts EXECUTING with the tag ``needs-approval``, creates a token tagged
 ``needs-approval`` and ``run:<runId>`` (with a timeout and an idempotency key), announces it in
@@ -31,7 +32,8 @@ SCENARIOS = ("demo", "empty")
 _WAITING_STATUS = {
     "v4": "WAITING_TO_RESUME",  # checkpointed, as in deployed environments
     "delayed": "DELAYED",  # the seed's (wrong) assumption
-    "executing": "EXECUTING",  # dev environments never checkpoint (§3.3)
+    # Dev environments never checkpoint (docs/trigger-v4.md, "Run statuses").
+    "executing": "EXECUTING",
 }
 
 _REQUESTERS = [

@@ -1,4 +1,5 @@
-"""``GET /realtime/v1/streams/{runId}/{streamKey}``: Server-Sent Events, v1 or v2 (§6.2).
+"""``GET /realtime/v1/streams/{runId}/{streamKey}``: Server-Sent Events, v1 or v2
+(docs/trigger-v4.md, "Realtime").
 
 The server sends what exists after ``Last-Event-ID``, keeps the body open for
 ``Timeout-Seconds`` waiting for more, then ends it; a clean end only means "reconnect".

@@ -1,4 +1,5 @@
-"""Run status vocabularies and the mappings between them (reference §3.1 and §3.3)."""
+"""Run status vocabularies and the mappings between them (docs/trigger-v4.md, "Runs" and "Run
+statuses")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Waitpoint token behaviour shared by the API handlers and the scenario (reference §4)."""
+"""Waitpoint token behaviour shared by the API handlers and the scenario (docs/trigger-v4.md,
+"Waitpoint tokens")."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def create_token(
                 expires = existing.idempotency_key_expires_at
                 if expires is None or expires > now:
                     return Created(existing, True)
-                # An expired key is moved aside, so a new token can take it (§4.2).
+                # An expired key is moved aside, so a new token can take it (docs/trigger-v4.md,
+                # "Waitpoint tokens").
                 existing.inactive_idempotency_key = existing.idempotency_key
                 existing.idempotency_key = world.random_key()
                 existing.user_provided_key = False
@@ -49,7 +51,8 @@ def create_token(
             id=world.new_id(),
             created_at=created,
             tags=list(tags or []),
-            # Without a user key the server stores a random 24-char nanoid (§4.3).
+            # Without a user key the server stores a random 24-char nanoid (docs/trigger-v4.md,
+            # "Waitpoint tokens").
             idempotency_key=idempotency_key if idempotency_key is not None else world.random_key(),
             user_provided_key=idempotency_key is not None,
             idempotency_key_expires_at=(
@@ -113,7 +116,8 @@ def expire_due(world: World) -> list[Token]:
 
 
 def callback_hash(secret_key: str, token: Token) -> str:
-    """hex HMAC-SHA256 of the internal id, keyed with the environment's API key (§4.5)."""
+    """hex HMAC-SHA256 of the internal id, keyed with the environment's API key
+    (docs/trigger-v4.md, "Waitpoint tokens")."""
     return hmac.new(secret_key.encode(), token.id.encode(), hashlib.sha256).hexdigest()
 
 

@@ -121,7 +121,8 @@ class World:
             return token
 
     def find_token(self, token_id: str) -> Token | None:
-        """Waitpoint routes accept the friendly id or the bare internal id (§2)."""
+        """Waitpoint routes accept the friendly id or the bare internal id (docs/trigger-v4.md,
+        "Pagination and filters")."""
         with self.lock:
             return self.tokens.get(token_id.removeprefix("waitpoint_"))
 

@@ -99,7 +99,8 @@ class TriggerClient:
         (self.retry.sleep or time.sleep)(delay)
 
     def _send(self, call: Call) -> httpx.Response:
-        """Send with retries (API ref §7.3); return a 2xx answer or raise a ``TriggerError``.
+        """Send with retries (docs/trigger-v4.md, "Errors, rate limits, retries"); return a 2xx
+        answer or raise a ``TriggerError``.
 
         The request object, and so its ``x-trigger-request-idempotency-key``, is the same on
         every attempt.
@@ -286,7 +287,7 @@ class Runs:
 
 
 class Waitpoints:
-    """``client.waitpoints``: waitpoint tokens (API ref §4)."""
+    """``client.waitpoints``: waitpoint tokens (docs/trigger-v4.md, "Waitpoint tokens")."""
 
     def __init__(self, client: TriggerClient) -> None:
         self._client = client

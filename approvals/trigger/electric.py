@@ -1,4 +1,5 @@
-"""The ElectricSQL shape-stream protocol behind ``/realtime/v1/runs…`` (API ref §6.1), sans-IO.
+"""The ElectricSQL shape-stream protocol behind ``/realtime/v1/runs…`` (docs/trigger-v4.md,
+"Realtime"), sans-IO.
 
 ``ShapeStream`` says which query parameters the next request needs and digests each answer:
 it merges partial updates into the row it holds per ``key``, holds changes back until the

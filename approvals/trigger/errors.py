@@ -61,7 +61,8 @@ class AuthenticationError(TriggerError):
 
 
 class NotFoundError(TriggerError):
-    """404, or the 500 the real server answers for a missing waitpoint token (API ref §4.3)."""
+    """404, or the 500 the real server answers for a missing waitpoint token (docs/trigger-v4.md,
+    "Waitpoint tokens")."""
 
 
 class ValidationError(TriggerError):

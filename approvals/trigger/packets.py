@@ -1,5 +1,5 @@
 """Decoding of "packets": the (string, type) pairs in which Trigger.dev stores payloads, outputs
-and metadata (API ref §4.3, §6.1)."""
+and metadata (docs/trigger-v4.md, "Waitpoint tokens" and "Realtime")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Sans-IO request building and response parsing, shared by the sync and async clients.
 
 ``RequestFactory`` builds ``httpx.Request`` objects with the headers the official SDK sends
-(API ref §1.1, §11) and the query parameter names of the server (§3.1, §4.2); the ``parse_*``
+(docs/trigger-v4.md, "Authentication" and "Realtime") and the query parameter names of the
+server (docs/trigger-v4.md, "Runs" and "Waitpoint tokens"); the ``parse_*``
 functions turn answers into records. Nothing here performs I/O.
 """
 
@@ -44,7 +45,8 @@ __all__ = [
     "parse_token_page",
 ]
 
-#: ``x-trigger-api-version``: selects the v4 ("V2") status vocabulary (API ref §3.3).
+#: ``x-trigger-api-version``: selects the v4 ("V2") status vocabulary
+#: (docs/trigger-v4.md, "Run statuses").
 API_VERSION = "2025-07-16"
 #: Sent as ``trigger-version`` so server logs can tell this client from the TS SDK.
 CLIENT_VERSION = "approvals-python/0.1"
@@ -132,7 +134,7 @@ class TokenQuery(TypedDict, total=False):
 @dataclass(frozen=True)
 class RunFilters:
     """Filters of ``GET /api/v1/runs``. Without ``period``/``created_from``/``created_to`` the
-    server only covers the last 7 days (API ref §3.1)."""
+    server only covers the last 7 days (docs/trigger-v4.md, "Runs")."""
 
     status: Strings | None = None
     tags: Strings | None = None
@@ -174,7 +176,8 @@ class RunFilters:
 
 @dataclass(frozen=True)
 class TokenFilters:
-    """Filters of ``GET /api/v1/waitpoints/tokens`` (API ref §4.2). Note ``filter[tags]``
+    """Filters of ``GET /api/v1/waitpoints/tokens`` (docs/trigger-v4.md, "Waitpoint tokens"). Note
+    ``filter[tags]``
     (plural) here, ``filter[tag]`` for runs."""
 
     status: Strings | None = None
@@ -198,7 +201,7 @@ class TokenFilters:
 
     def wanted_statuses(self) -> frozenset[str] | None:
         """Statuses to re-check on the client: with several statuses the server's filter is
-        loose (API ref §4.2 quirk)."""
+        loose (docs/trigger-v4.md, "Waitpoint tokens")."""
         joined = _join(self.status)
         return frozenset(s.strip() for s in joined.split(",")) if joined else None
 
@@ -208,7 +211,8 @@ class Call:
     """A built request plus how to treat its answers."""
 
     request: httpx.Request
-    missing_token: bool = False  # a 500 may mean "no such token" (API ref §4.3)
+    # A 500 may mean "no such token" (docs/trigger-v4.md, "Waitpoint tokens").
+    missing_token: bool = False
 
 
 def _page_params(after: str | None, before: str | None) -> dict[str, str | None]:
@@ -256,7 +260,8 @@ class RequestFactory:
         }
 
     def realtime_headers(self) -> dict[str, str]:
-        # What the SDK's Electric client sends (API ref §11): no content type, no source.
+        # What the SDK's Electric client sends (docs/trigger-v4.md, "Realtime"): no content type,
+        # no source.
         return {
             "Authorization": f"Bearer {self._secret_key}",
             "trigger-version": CLIENT_VERSION,
@@ -480,7 +485,8 @@ def parse_created_token(response: httpx.Response) -> CreatedToken:
 
 def parse_complete(response: httpx.Response) -> None:
     """Completion answers exactly ``{"success": true}`` (also when the token was already
-    completed: the server cannot tell you whether your completion won, API ref §4.4)."""
+    completed: the server cannot tell you whether your completion won, docs/trigger-v4.md,
+    "Waitpoint tokens")."""
     body = json_body(response)
     if not isinstance(body, dict) or body.get("success") is not True:
         raise _located(

@@ -1,4 +1,5 @@
-"""Retry policy, modelled on the official SDK's (API ref §7.3), as a sans-IO state machine.
+"""Retry policy, modelled on the official SDK's (docs/trigger-v4.md, "Errors, rate limits,
+retries"), as a sans-IO state machine.
 
 The sync and async clients run the same loop: send, then ask ``Attempts`` what to do with the
 answer (return it, wait and resend, or raise). Only the waiting differs between them.
@@ -123,8 +124,10 @@ class Attempts:
         if response.is_success:
             return None
         if self.missing_token and _looks_like_missing_token(response):
-            # The real server reports a missing token as 500 "Internal Server Error" (API ref
-            # §4.3). Try once more in case it really was transient, then call it not found.
+            # The real server reports a missing token as 500 "Internal Server Error"
+            # (docs/trigger-v4.md,
+            # "Waitpoint tokens"). Try once more in case it really was transient, then call it not
+            # found.
             self._missing_token_answers += 1
             if self._missing_token_answers >= 2 or self.exhausted:
                 error = error_from_response(response, self.redact)

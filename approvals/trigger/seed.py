@@ -1,9 +1,9 @@
 """The seed's ``cache.set("token:{id}:status", …)`` surface, mapped onto the real API.
 
-There is no cache or KV API on the Trigger.dev server (API ref §8). A ``completed`` value
-completes the token with its payload; a ``failed`` value completes it with a rejection envelope,
-since there is no fail endpoint either (design §2, §3). This module only translates; the clients
-send.
+There is no cache or KV API on the Trigger.dev server (docs/trigger-v4.md, "No cache API"). A
+``completed`` value completes the token with its payload; a ``failed`` value completes it with a
+rejection envelope, since there is no fail endpoint either (README.md, "The approval
+contract"). This module only translates; the clients send.
 """
 
 from __future__ import annotations

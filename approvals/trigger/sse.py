@@ -1,5 +1,5 @@
 """Server-Sent Events: an incremental parser, and decoding of Trigger.dev's two stream formats
-(API ref §6.2).
+(docs/trigger-v4.md, "Realtime").
 
 - v1 (Redis, ``X-Stream-Version`` absent or ``v1``): ``id: <redis id>`` + ``data: <JSON chunk>``,
   with ``: ping`` comments in between.

@@ -1,4 +1,4 @@
-"""Run status vocabularies (API ref §3.3).
+"""Run status vocabularies (docs/trigger-v4.md, "Run statuses").
 
 The REST API answers with an *API* status, whose spelling depends on the
 ``x-trigger-api-version`` header (this client always sends ``2025-07-16``, the "V2" mapping).

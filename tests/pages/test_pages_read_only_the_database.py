@@ -1,4 +1,5 @@
-"""Page views make zero calls to Trigger.dev: they read the read model (design §4)."""
+"""Page views make zero calls to Trigger.dev: they read the read model (docs/design.md, "The sync
+worker")."""
 
 from __future__ import annotations
 

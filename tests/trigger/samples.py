@@ -1,4 +1,4 @@
-"""Answers shaped like the real server's (API ref §3.1, §4.2, §4.3)."""
+"""Answers shaped like the real server's (docs/trigger-v4.md, "Runs" and "Waitpoint tokens")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Realtime run feeds: the Electric shape protocol (API ref §6.1), through a scripted server."""
+"""Realtime run feeds: the Electric shape protocol (docs/trigger-v4.md, "Realtime"), through a
+scripted server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every call sends exactly what the real server expects (API ref §1.1, §3, §4, §11)."""
+"""Every call sends exactly what the real server expects (docs/trigger-v4.md, "Authentication" and
+"Runs" and "Waitpoint tokens" and "Realtime")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The retry policy mirrors the SDK's (API ref §7.3), plus the missing-token 500 (§4.3)."""
+"""The retry policy mirrors the SDK's (docs/trigger-v4.md, "Errors, rate limits, retries"), plus
+the missing-token 500 (docs/trigger-v4.md, "Waitpoint tokens")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The secret key never shows in a repr, an error message or a log line (design §9)."""
+"""The secret key never shows in a repr, an error message or a log line (docs/design.md,
+"Secrets")."""
 
 from __future__ import annotations
 

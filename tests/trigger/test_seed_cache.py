@@ -1,4 +1,5 @@
-"""The seed's ``cache.set("token:{id}:status", …)`` completes tokens (design §2, §3)."""
+"""The seed's ``cache.set("token:{id}:status", …)`` completes tokens (README.md, "The approval
+contract")."""
 
 from __future__ import annotations
 

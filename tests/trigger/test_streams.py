@@ -1,4 +1,4 @@
-"""Realtime streams over SSE, v1 (Redis) and v2 (S2) formats (API ref §6.2)."""
+"""Realtime streams over SSE, v1 (Redis) and v2 (S2) formats (docs/trigger-v4.md, "Realtime")."""
 
 from __future__ import annotations
 
