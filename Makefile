@@ -31,22 +31,29 @@ run: setup
 	@echo "Dashboard on http://$(HOST):$(PORT)/"
 	$(VENV)/bin/uvicorn approvals_site.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
-# Two legs. The whole suite runs on PostgreSQL (the system cluster on 127.0.0.1:5432 unless
-# DATABASE_URL says otherwise). Everything a user can do (pages, API, forms, deciding, sync,
-# admin, the browser) runs again on SQLite, the database of `make run`; only the tests marked
-# `postgres` (row locks under real concurrency, advisory locks) are left out there. The legs
-# run side by side (two cores); the SQLite leg's output follows the PostgreSQL one's.
+# Two legs, side by side. The whole suite runs on PostgreSQL (the system cluster on
+# 127.0.0.1:5432 unless DATABASE_URL says otherwise). Everything a user can do (pages, API,
+# forms, deciding, sync, admin, the browser) runs again on SQLite, the database of `make run`;
+# only the tests marked `postgres` (row locks under real concurrency, advisory locks) are left
+# out there. Most tests wait on sockets rather than the CPU, so each leg spreads its tests over
+# several processes (pytest-xdist). Browser tests run last, in a process of their own:
+# Playwright's event loop spoils later asyncio tests in the same process.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/var/test-sqlite.sqlite3
 SQLITE_LEG := tests/pages tests/api tests/decisions tests/sync tests/admin tests/hardening \
-	tests/browser tests/test_default_database.py
+	tests/test_default_database.py
+PYTEST := $(PY) -m pytest -p no:cacheprovider
 
 test: setup browser
 	mkdir -p var
 	@set -u; \
-	DATABASE_URL="$(SQLITE_TEST_URL)" $(PY) -m pytest -p no:cacheprovider -m "not postgres" \
-		$(wildcard $(SQLITE_LEG)) >var/test-sqlite.log 2>&1 & sqlite=$$!; \
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m pytest; pg=$$?; \
+	{ DATABASE_URL="$(SQLITE_TEST_URL)" $(PYTEST) -n 2 --dist loadfile -m "not postgres and not browser" \
+		$(wildcard $(SQLITE_LEG)) && \
+	  DATABASE_URL="$(SQLITE_TEST_URL)" $(PYTEST) -m browser tests/browser; } >var/test-sqlite.log 2>&1 & \
+	sqlite=$$!; \
+	pg_url="$${DATABASE_URL:-$(TEST_DATABASE_URL)}"; \
+	DATABASE_URL="$$pg_url" $(PYTEST) -n 3 --dist loadfile -m "not browser" && \
+	DATABASE_URL="$$pg_url" $(PYTEST) -m browser tests/browser; pg=$$?; \
 	wait $$sqlite; lite=$$?; \
 	echo; echo "== SQLite leg (the database of make run)"; cat var/test-sqlite.log; \
 	if [ $$pg -ne 0 ] || [ $$lite -ne 0 ]; then \
@@ -55,7 +62,8 @@ test: setup browser
 # The inner loop: PostgreSQL only, without the tests marked slow (make test runs everything).
 test-fast: setup
 	mkdir -p var
-	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PY) -m pytest -m "not slow"
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" $(PYTEST) -n 3 --dist loadfile \
+		-m "not slow and not browser"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ from approvals.models import ApiToken, Decision, Vote
 from tests.decisions.helpers import completions, finished_run, reviewer_named
 from tests.factories import approval_for_sandbox_run
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.slow]
 
 REVIEWERS = 50
 

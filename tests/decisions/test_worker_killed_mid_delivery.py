@@ -19,7 +19,7 @@ from tests.decisions.helpers import completions, finished_run
 from tests.factories import approval_for_sandbox_run
 from tests.waiting import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 

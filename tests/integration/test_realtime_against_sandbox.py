@@ -11,6 +11,8 @@ from approvals.trigger import AsyncTriggerClient, RetryPolicy, TriggerClient
 
 from .conftest import RunningSandbox
 
+pytestmark = pytest.mark.slow  # real servers and streams held open: seconds each
+
 BOUND = 15.0  # seconds: every wait below is bounded by this
 
 

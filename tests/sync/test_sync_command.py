@@ -21,6 +21,8 @@ from approvals.models import Approval, ApprovalState, Decision, DeliveryState, V
 from tests.factories import approval_for_sandbox_run
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # real servers and streams held open: seconds each
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
