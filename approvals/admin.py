@@ -69,7 +69,7 @@ class ThroughFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     """View-only for everyone: no add, change or delete (so no delete action either)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -153,7 +153,7 @@ class ApprovalAdmin(ReadOnlyAdmin):
         return _links(obj.token_id, obj.run_id)
 
 
-class ApprovalPolicyForm(forms.ModelForm):
+class ApprovalPolicyForm(forms.ModelForm[ApprovalPolicy]):
     class Meta:
         model = ApprovalPolicy
         fields = "__all__"
@@ -178,7 +178,7 @@ class ApprovalPolicyForm(forms.ModelForm):
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(admin.ModelAdmin):
+class ApprovalPolicyAdmin(admin.ModelAdmin[ApprovalPolicy]):
     form = ApprovalPolicyForm
     list_display = [
         "name", "priority", "task_pattern", "tag", "who_decides", "approvals_required",
@@ -200,7 +200,7 @@ class ApprovalPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = [
         "hint", "name", "user", "issuer", "created_at", "last_used_at", "revoked_at",
     ]  # fmt: skip

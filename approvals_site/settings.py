@@ -10,9 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from approvals_site.env import env_bool, env_float, env_int, env_list, env_str
+
+# Lets classes such as ModelAdmin[Approval] be subscripted at run time, as mypy --strict wants.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
