@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from approvals.realtime_sync import RealtimeFollower
 from approvals.trigger import RetryPolicy, TriggerClient
 from approvals.upstream import trigger_client
 
@@ -27,3 +28,13 @@ def sandbox_run(live_sandbox: Any, run_id: str) -> Any:
     run = live_sandbox.app.world.find_run(run_id)
     assert run is not None
     return run
+
+
+@pytest.fixture
+def follower(live_sandbox: Any) -> Iterator[RealtimeFollower]:
+    """The realtime follower on its own thread, for one test; it must stop cleanly."""
+    follower = RealtimeFollower()
+    follower.start()
+    yield follower
+    follower.stop()
+    assert not follower.alive

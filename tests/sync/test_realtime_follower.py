@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,15 +14,6 @@ from tests.waiting import wait_until
 from .conftest import retrieves, sandbox_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def follower(live_sandbox: Any) -> Iterator[RealtimeFollower]:
-    follower = RealtimeFollower()
-    follower.start()
-    yield follower
-    follower.stop()
-    assert not follower.alive
 
 
 def _approval(token_id: str) -> Approval | None:

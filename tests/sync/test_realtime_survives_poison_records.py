@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,14 +14,6 @@ from approvals.sync import NOTE_NON_FINITE
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def follower(live_sandbox: Any) -> Iterator[RealtimeFollower]:
-    follower = RealtimeFollower()
-    follower.start()
-    yield follower
-    follower.stop()
 
 
 def test_a_nan_payload_reaches_the_queue_through_the_feed(
