@@ -48,7 +48,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def lifespan(receive: Any, send: Any) -> None:
     from django.conf import settings
 
-    from approvals.worker import BackgroundWorker
+    from approvals.sync.worker import BackgroundWorker
 
     worker: BackgroundWorker | None = None
     while True:

@@ -59,7 +59,7 @@ MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024, minimum=
 # A bulk action answers once its deliveries are done or after this many seconds; the rest
 # carry on in the background (approvals.decisions.decide_many).
 APPROVAL_BULK_WAIT_SECONDS = env_float("APPROVAL_BULK_WAIT_SECONDS", 10.0, minimum=0)
-# The sync worker (approvals.worker): seconds between reconcile passes, how far back the runs
+# The sync worker (approvals.sync.worker): seconds between reconcile passes, how far back the runs
 # list looks (a Trigger.dev period such as 30d; without one the server covers only 7 days),
 # and whether the web process runs the loop itself (the default with the embedded sandbox).
 SYNC_INTERVAL_SECONDS = env_float("SYNC_INTERVAL_SECONDS", 5.0, minimum=0.1)
@@ -189,12 +189,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses sign-ins while an account or an address is locked out.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "approvals.demo.DemoAwareModelBackend",
+    "approvals.auth.demo.DemoAwareModelBackend",
 ]
 # Sign-in throttling (django-axes; docs/hardening.md, "Sign-in throttling"): after
 # LOGIN_FAILURE_LIMIT failures for one username, or from one address, further attempts are
 # refused for LOGIN_COOLOFF_MINUTES, on /accounts/login/ and /admin/login/ alike. Failed
-# API-token attempts count against the address too (approvals.api_auth).
+# API-token attempts count against the address too (approvals.api.auth).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15.0, minimum=0.1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
@@ -203,7 +203,7 @@ AXES_LOCKOUT_CALLABLE = "approvals.throttling.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # Only failures are recorded (the access log would grow by a row per sign-in).
 AXES_DISABLE_ACCESS_LOG = True
-# The demo reviewer exists only while the embedded sandbox is in use (see approvals.demo).
+# The demo reviewer exists only while the embedded sandbox is in use (see approvals.auth.demo).
 DEMO_REVIEWER_USERNAME = "demo"
 DEMO_REVIEWER_PASSWORD = "demo-reviewer"
 

@@ -22,6 +22,6 @@ accounts = [
 urlpatterns = [
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),
-    path("api/", include("approvals.api_urls")),
+    path("api/", include("approvals.api.urls")),
     path("", include("approvals.urls")),
 ]

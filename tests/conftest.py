@@ -95,7 +95,7 @@ def _user(username: str, *, reviewer: bool = False, staff: bool = False) -> Any:
         is_superuser=staff,
     )
     if reviewer:
-        from approvals.demo import reviewers_group
+        from approvals.auth.demo import reviewers_group
 
         user.groups.add(reviewers_group())
     return user

@@ -10,9 +10,9 @@ from django.http import QueryDict
 from django.test import Client
 
 from approvals import limits
+from approvals.api.openapi import description
 from approvals.decisions import MAX_TEXT_LENGTH
 from approvals.forms import ApproveForm, BulkDecisionForm, RejectForm
-from approvals.openapi import description
 from tests.factories import make_approval
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from approvals import api_urls
+from approvals.api import urls as api_urls
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from approvals.realtime_sync import RealtimeFollower
+from approvals.sync.follower import RealtimeFollower
 from approvals.trigger import RetryPolicy, TriggerClient
 from approvals.upstream import trigger_client
 

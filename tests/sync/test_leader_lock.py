@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
-from approvals import worker
-from approvals.leader import LeaderLock, leader_lock
+from approvals.sync import worker
+from approvals.sync.leader import LeaderLock, leader_lock
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from approvals import sync
 from approvals.models import Approval
+from approvals.sync import reconcile as sync
 from approvals.sync import sync_once
 from approvals.trigger import RetryPolicy, TriggerClient
 

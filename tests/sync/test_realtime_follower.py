@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from approvals.models import Approval, ApprovalState
-from approvals.realtime_sync import RealtimeFollower
+from approvals.sync.follower import RealtimeFollower
 from approvals.trigger import TriggerClient
 from tests.waiting import wait_until
 

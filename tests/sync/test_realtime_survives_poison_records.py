@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from approvals import realtime_sync
 from approvals.models import Approval
-from approvals.realtime_sync import RealtimeFollower
 from approvals.sync import NOTE_NON_FINITE
+from approvals.sync import follower as realtime_sync
+from approvals.sync.follower import RealtimeFollower
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from approvals.demo import ensure_demo_reviewer
+from approvals.auth.demo import ensure_demo_reviewer
 
 
 class Command(BaseCommand):

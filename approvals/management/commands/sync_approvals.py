@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from approvals.worker import run_pass, run_worker
+from approvals.sync.worker import run_pass, run_worker
 
 
 class Command(BaseCommand):

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections
 
 from approvals.decisions import deliver_due
-from approvals.leader import LeaderLock, leader_lock
-from approvals.realtime_sync import RealtimeFollower
-from approvals.sync import SyncReport, sync_once
+from approvals.sync.follower import RealtimeFollower
+from approvals.sync.leader import LeaderLock, leader_lock
+from approvals.sync.reconcile import SyncReport, sync_once
 
 logger = logging.getLogger("approvals.worker")
 

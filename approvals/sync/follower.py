@@ -20,7 +20,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from approvals.sync import SYNC_RETRY, RunChange, apply_run_change
+from approvals.sync.reconcile import SYNC_RETRY, RunChange, apply_run_change
 from approvals.trigger import RetryPolicy, Run, TriggerClient
 from approvals.upstream import async_trigger_client, trigger_client
 

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 
-from approvals.demo import DemoAwareModelBackend
+from approvals.auth.demo import DemoAwareModelBackend
 from approvals.models import ApiToken, hash_api_token
 
 # Write last_used_at at most this often per token, so reads do not all become writes.

@@ -22,8 +22,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from approvals import decisions, envelopes, openapi, queries
-from approvals.api_auth import Caller, CsrfRefused, Throttled, Unauthenticated, authenticate
+from approvals import decisions, envelopes, queries
+from approvals.api import openapi
+from approvals.api.auth import Caller, CsrfRefused, Throttled, Unauthenticated, authenticate
 from approvals.input_guard import MESSAGE as UNSTORABLE_MESSAGE
 from approvals.input_guard import find_unstorable
 from approvals.models import Approval, DeliveryState, Verdict

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from approvals import api
+from approvals.api import views as api
 
 # The JSON API's routes, mounted at /api/ (the seed's paths, without trailing slashes).
 urlpatterns = [

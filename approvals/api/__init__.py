@@ -1,0 +1,1 @@
+"""The JSON API at /api/: views, caller authentication, URLs and the OpenAPI description."""
