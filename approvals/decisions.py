@@ -40,7 +40,7 @@ from approvals.models import (
     Verdict,
     Vote,
 )
-from approvals.policies import DECIDE_PERMISSION, Rules, decide_permission, policy_for
+from approvals.policies import DECIDE_PERMISSION, Rules, policy_for, refusal_reason
 from approvals.trigger import NotFoundError, RetryPolicy, TriggerClient, TriggerError
 from approvals.upstream import trigger_client
 
@@ -199,7 +199,7 @@ def decide(
     verdict: str,
     comment: str = "",
     fields: dict[str, Any] | None = None,
-    deliver: bool = True,
+    deliver_now: bool = True,
     api_token: ApiToken | None = None,
 ) -> DecisionResult:
     """Record ``actor``'s verdict on the approval of ``token_id`` and, when it settles the
@@ -220,7 +220,7 @@ def decide(
     if approval is None:
         raise ApprovalNotFound(f"No approval with token {token_id!r}.")
     policy = policy_for(approval)
-    refusal = decide_permission(user=actor, approval=approval, verdict=verdict, policy=policy)
+    refusal = refusal_reason(user=actor, approval=approval, verdict=verdict, policy=policy)
     if refusal:
         raise NotPermitted(refusal)
     rules = Rules.of(policy)
@@ -251,13 +251,13 @@ def decide(
             ),
         )
     state: str = decision.delivery_state
-    if deliver:
+    if deliver_now:
         if transaction.get_connection().in_atomic_block:
             # Called inside someone else's transaction: our rows are not committed yet, so
             # delivering now could send a verdict that is then rolled back.
             transaction.on_commit(lambda: _deliver_quietly(decision.pk))
         else:
-            state = _deliver_now(decision)
+            state = deliver(decision=decision)
             decision.refresh_from_db()
     return DecisionResult(
         approval=approval,
@@ -373,7 +373,7 @@ def decide_many(
     for token_id in dict.fromkeys(token_ids):  # once each, in the order given
         try:
             result = decide(
-                token_id=token_id, actor=actor, verdict=verdict, comment=comment, deliver=False
+                token_id=token_id, actor=actor, verdict=verdict, comment=comment, deliver_now=False
             )
         except DecisionError as refusal:
             outcomes.append((token_id, refusal))
@@ -559,11 +559,6 @@ def _save_delivery(decision: Decision, *, approval_state: str | None = None) -> 
     )  # fmt: skip
     if approval_state is not None:
         Approval.objects.filter(pk=decision.approval_id).update(state=approval_state)
-
-
-def _deliver_now(decision: Decision) -> str:
-    # ``decide`` has a parameter named ``deliver``; this reaches the function.
-    return deliver(decision=decision)
 
 
 def _deliver_quietly(decision_pk: int) -> None:

@@ -59,7 +59,7 @@ def is_requester(*, user: Any, approval: Approval) -> bool:
     )
 
 
-def decide_permission(
+def refusal_reason(
     *,
     user: Any,
     approval: Approval,

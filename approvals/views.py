@@ -33,7 +33,7 @@ from approvals.forms import (
     apply_field_errors,
 )
 from approvals.models import Approval, Verdict
-from approvals.policies import decide_permission, policy_for
+from approvals.policies import policy_for, refusal_reason
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +137,10 @@ def _panel_context(
     """What the decision panel needs: votes, the decision, and the forms this user may use."""
     policy = policy_for(approval)
     user = request.user
-    approve_blocked = decide_permission(
+    approve_blocked = refusal_reason(
         user=user, approval=approval, verdict=Verdict.APPROVE, policy=policy
     )
-    reject_blocked = decide_permission(
+    reject_blocked = refusal_reason(
         user=user, approval=approval, verdict=Verdict.REJECT, policy=policy
     )
     votes = list(approval.votes.select_related("actor"))
@@ -283,7 +283,7 @@ def _forbidden(
 ) -> HttpResponse | None:
     """403 before looking at the input, for users who may not give this verdict
     (``decide`` checks again under the row lock; this only answers sooner and clearer)."""
-    reason = decide_permission(user=request.user, approval=approval, verdict=verdict)
+    reason = refusal_reason(user=request.user, approval=approval, verdict=verdict)
     if reason is None:
         return None
     return _refused(request, approval, forms, message=reason, status=403)

@@ -68,7 +68,7 @@ def _bearer(request: HttpRequest) -> str | None:
     return credentials.strip()
 
 
-def token_user(raw: str) -> ApiToken:
+def active_token(raw: str) -> ApiToken:
     """The active token for ``raw``, or ``Unauthenticated``."""
     digest = hash_api_token(raw)
     token = ApiToken.objects.select_related("user").filter(token_hash=digest).first()
@@ -111,7 +111,7 @@ def authenticate(request: HttpRequest) -> Caller:
         if AxesProxyHandler.is_locked(request, _token_credentials(raw)):
             raise Throttled()
         try:
-            token = token_user(raw)
+            token = active_token(raw)
         except Unauthenticated:
             _token_failed(request, raw)
             raise

@@ -19,8 +19,8 @@ from .errors import (
     ValidationError,
 )
 from .records import CreatedToken, Page, Run, StreamEvent, StreamSnapshot, WaitpointToken
-from .requests import API_VERSION, DEFAULT_BASE_URL
 from .retry import RetryPolicy
+from .wire import API_VERSION, DEFAULT_BASE_URL
 
 __all__ = [
     "API_VERSION",

@@ -20,10 +20,13 @@ import httpx
 
 from .errors import error_from_response, mask_secret
 from .records import CreatedToken, Page, Run, StreamEvent, StreamSnapshot, WaitpointToken
-from .requests import (
+from .retry import Attempts, FeedFailure, RetryPolicy, is_retryable_status, transport_error
+from .seed import cache_set_to_completion
+from .sse import SSEParser, StreamDecoder
+from .wire import (
     DEFAULT_BASE_URL,
     Call,
-    RequestFactory,
+    RequestBuilder,
     RunFilters,
     RunQuery,
     Strings,
@@ -38,9 +41,6 @@ from .requests import (
     parse_token,
     parse_token_page,
 )
-from .retry import Attempts, FeedFailure, RetryPolicy, is_retryable_status, transport_error
-from .seed import cache_set_to_completion
-from .sse import SSEParser, StreamDecoder
 
 __all__ = ["TriggerClient"]
 
@@ -66,7 +66,7 @@ class TriggerClient:
         transport: httpx.BaseTransport | None = None,
         stream_timeout_seconds: float = 60.0,
     ) -> None:
-        self._factory = RequestFactory(
+        self._factory = RequestBuilder(
             secret_key=secret_key,
             base_url=base_url,
             timeout=timeout,

@@ -18,7 +18,11 @@ def test_each_item_is_rechecked_and_refusals_do_not_stop_the_rest(
     approval_for_sandbox_run(second)
     taken = make_approval()
     decide(
-        token_id=taken.token_id, actor=second_reviewer, verdict="reject", comment="x", deliver=False
+        token_id=taken.token_id,
+        actor=second_reviewer,
+        verdict="reject",
+        comment="x",
+        deliver_now=False,
     )
     own = make_approval(requested_by="rita@example.com")
 

@@ -4,7 +4,7 @@ import pytest
 
 from approvals.decisions import NotPermitted, decide
 from approvals.models import Decision, Vote
-from approvals.policies import decide_permission
+from approvals.policies import refusal_reason
 from tests.decisions.helpers import completions, make_policy, reviewer_named
 from tests.factories import make_approval
 
@@ -49,7 +49,7 @@ def test_policy_for_other_tasks_does_not_apply(reviewer):
     make_policy(task_pattern="billing-*", groups=("Finance",))
     approval = make_approval(task_identifier="deploy-production")
 
-    assert decide_permission(user=reviewer, approval=approval) is None
+    assert refusal_reason(user=reviewer, approval=approval) is None
 
 
 def test_policy_chosen_by_tag(reviewer):
@@ -57,8 +57,8 @@ def test_policy_chosen_by_tag(reviewer):
     tagged = make_approval(run_tags=["needs-approval", "pci"])
     untagged = make_approval()
 
-    assert "Security" in decide_permission(user=reviewer, approval=tagged)
-    assert decide_permission(user=reviewer, approval=untagged) is None
+    assert "Security" in refusal_reason(user=reviewer, approval=tagged)
+    assert refusal_reason(user=reviewer, approval=untagged) is None
 
 
 def test_requester_may_not_approve_their_own_run(reviewer):
@@ -73,17 +73,17 @@ def test_requester_may_not_approve_their_own_run(reviewer):
 def test_requester_matched_by_username_too(reviewer):
     approval = make_approval(requested_by="rita")
 
-    assert decide_permission(user=reviewer, approval=approval) is not None
+    assert refusal_reason(user=reviewer, approval=approval) is not None
 
 
 def test_requester_may_still_reject_their_own_run(reviewer):
     approval = make_approval(requested_by="rita@example.com")
 
-    assert decide_permission(user=reviewer, approval=approval, verdict="reject") is None
+    assert refusal_reason(user=reviewer, approval=approval, verdict="reject") is None
 
 
 def test_policy_may_allow_self_approval(reviewer):
     make_policy(allow_self_approval=True)
     approval = make_approval(requested_by="rita@example.com")
 
-    assert decide_permission(user=reviewer, approval=approval) is None
+    assert refusal_reason(user=reviewer, approval=approval) is None

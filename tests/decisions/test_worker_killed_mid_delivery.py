@@ -57,7 +57,9 @@ def test_worker_killed_mid_delivery_is_delivered_by_the_next_pass(live_sandbox, 
     assert connection.vendor == "postgresql"
     ids = live_sandbox.start_run()
     approval_for_sandbox_run(ids)
-    decide(token_id=ids["tokenId"], actor=reviewer, verdict="reject", comment="no", deliver=False)
+    decide(
+        token_id=ids["tokenId"], actor=reviewer, verdict="reject", comment="no", deliver_now=False
+    )
     envelope = Decision.objects.get().envelope
     # Slow enough that the kill lands while the complete request waits upstream.
     live_sandbox.faults(latencyMs=1500)

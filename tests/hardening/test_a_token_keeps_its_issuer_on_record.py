@@ -27,7 +27,7 @@ def test_deleting_the_issuer_keeps_their_name_on_the_token(admin_user: Any, revi
     approval = make_approval()
     decide(
         token_id=approval.token_id, actor=reviewer, verdict="reject", comment="no",
-        deliver=False, api_token=token,
+        deliver_now=False, api_token=token,
     )  # fmt: skip
 
     assert token.issued_by is None

@@ -32,7 +32,7 @@ def test_a_schema_cut_by_the_sync_blocks_approving_and_says_why(reviewer: Any) -
     approval = make_approval(form_schema=stored)
 
     with pytest.raises(NotPermitted) as refused:
-        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver=False)
+        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False)
 
     assert refused.value.message == FORM_TOO_LARGE
     client = Client()
@@ -41,7 +41,7 @@ def test_a_schema_cut_by_the_sync_blocks_approving_and_says_why(reviewer: Any) -
     assert "form is too large to show here" in page.replace("&#x27;", "'")
     result = decide(
         token_id=approval.token_id, actor=reviewer, verdict="reject", comment="too big",
-        deliver=False,
+        deliver_now=False,
     )  # fmt: skip
     assert result.decision is not None
 
@@ -52,7 +52,7 @@ def test_an_enum_without_a_type_can_be_approved(reviewer: Any) -> None:
 
     result = decide(
         token_id=approval.token_id, actor=reviewer, verdict="approve", fields={"env": 3},
-        deliver=False,
+        deliver_now=False,
     )  # fmt: skip
 
     assert result.decision is not None and result.decision.envelope["env"] == 3
@@ -65,7 +65,7 @@ def test_thirty_fields_are_all_shown_and_thirty_one_refuse_approving(reviewer: A
     assert len(ApproveForm(schema=schema(30)).schema_bound_fields) == 30
     approval = make_approval(form_schema=schema(31))
     with pytest.raises(NotPermitted):
-        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver=False)
+        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False)
 
 
 def test_a_wrong_choice_gets_a_short_error_and_a_huge_list_is_refused(reviewer: Any) -> None:
@@ -78,7 +78,7 @@ def test_a_wrong_choice_gets_a_short_error_and_a_huge_list_is_refused(reviewer: 
     with pytest.raises(NotPermitted) as refused:
         decide(
             token_id=approval.token_id, actor=reviewer, verdict="approve",
-            fields={"code": "nope"}, deliver=False,
+            fields={"code": "nope"}, deliver_now=False,
         )  # fmt: skip
     assert len(refused.value.message) < 300
 
@@ -90,7 +90,7 @@ def test_a_required_choice_starts_blank_and_must_be_made(reviewer: Any) -> None:
 
     approval = make_approval(form_schema=schema)
     with pytest.raises(InvalidDecision) as invalid:
-        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver=False)
+        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False)
     assert invalid.value.field_errors == {"env": "This field is required."}
 
 
@@ -99,6 +99,6 @@ def test_a_required_field_the_form_cannot_show_blocks_approving(reviewer: Any) -
     approval = make_approval(form_schema=schema)
 
     with pytest.raises(NotPermitted) as refused:
-        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver=False)
+        decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False)
 
     assert "cannot show (items)" in refused.value.message

@@ -32,7 +32,7 @@ def test_the_filter_shows_only_decisions_through_another_persons_token(
         approval = make_approval(token_id=token_id)
         decide(
             token_id=approval.token_id, actor=actor, verdict="reject", comment="no",
-            deliver=False, api_token=token,
+            deliver_now=False, api_token=token,
         )  # fmt: skip
     admin = Client()
     admin.force_login(admin_user)

@@ -19,7 +19,11 @@ def test_a_renamed_reviewer_still_shows_as_they_were_named(reviewer: Any, admin_
     approval = make_approval()
     old_name = reviewer.username
     decide(
-        token_id=approval.token_id, actor=reviewer, verdict="reject", comment="no", deliver=False
+        token_id=approval.token_id,
+        actor=reviewer,
+        verdict="reject",
+        comment="no",
+        deliver_now=False,
     )
 
     reviewer.username, reviewer.email = "someone-else", "else@example.com"

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from approvals.admin import ApprovalPolicyForm
-from approvals.policies import decide_permission
+from approvals.policies import refusal_reason
 from tests.decisions.helpers import make_policy, reviewer_named
 from tests.factories import make_approval
 
@@ -18,12 +18,12 @@ def test_a_policy_whose_only_group_was_deleted_refuses_everyone(db: None) -> Non
     make_policy(name="Finance only", groups=("Finance",), task_pattern="refund-*")
     finance = reviewer_named("fiona", groups=("Finance",))
     approval = make_approval(task_identifier="refund-customer")
-    assert decide_permission(user=finance, approval=approval) is None
+    assert refusal_reason(user=finance, approval=approval) is None
 
     Group.objects.filter(name="Finance").delete()
     anyone = reviewer_named("rob")
 
-    refusal = decide_permission(user=anyone, approval=approval)
+    refusal = refusal_reason(user=anyone, approval=approval)
     assert refusal is not None and "nobody may decide until an admin fixes it" in refusal
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from approvals.policies import decide_permission
+from approvals.policies import refusal_reason
 from tests.factories import make_approval
 
 SELF = "You requested this run, and may not approve it yourself."
@@ -38,7 +38,7 @@ def test_a_reformatted_requester_may_not_approve_their_own_run(
     requested_by = _variants(reviewer.email)[index]
     approval = make_approval(requested_by=requested_by)
 
-    assert decide_permission(user=reviewer, approval=approval) == SELF
+    assert refusal_reason(user=reviewer, approval=approval) == SELF
 
 
 @pytest.mark.parametrize("requested_by", ["", "???", "someone@@example", "other@example.com"])
@@ -47,7 +47,7 @@ def test_an_unknown_or_other_requester_does_not_block_the_reviewer(
 ) -> None:
     approval = make_approval(requested_by=requested_by)
 
-    assert decide_permission(user=reviewer, approval=approval) is None
+    assert refusal_reason(user=reviewer, approval=approval) is None
 
 
 def test_the_page_shows_invisible_characters_in_the_requester(db: None, reviewer: Any) -> None:

@@ -14,7 +14,7 @@ from approvals.trigger import (
     TriggerClient,
     TriggerError,
 )
-from approvals.trigger.requests import RequestFactory
+from approvals.trigger.wire import RequestBuilder
 
 from .conftest import SECRET, Sleeps
 from .scripted_server import ScriptedServer, drop, json_reply
@@ -22,7 +22,7 @@ from .scripted_server import ScriptedServer, drop, json_reply
 
 def test_client_reprs_mask_the_key(server: ScriptedServer) -> None:
     sync = TriggerClient(SECRET, server.url)
-    factory = RequestFactory(secret_key=SECRET, base_url=server.url)
+    factory = RequestBuilder(secret_key=SECRET, base_url=server.url)
     request = factory.retrieve_run("run_abc").request
     texts = [repr(sync), repr(factory), repr(request), repr(request.headers)]
     sync.close()

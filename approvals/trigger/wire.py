@@ -1,6 +1,6 @@
 """Sans-IO request building and response parsing, shared by the sync and async clients.
 
-``RequestFactory`` builds ``httpx.Request`` objects with the headers the official SDK sends
+``RequestBuilder`` builds ``httpx.Request`` objects with the headers the official SDK sends
 (docs/trigger-v4.md, "Authentication" and "Realtime") and the query parameter names of the
 server (docs/trigger-v4.md, "Runs" and "Waitpoint tokens"); the ``parse_*``
 functions turn answers into records. Nothing here performs I/O.
@@ -31,7 +31,7 @@ __all__ = [
     "CLIENT_VERSION",
     "DEFAULT_BASE_URL",
     "Call",
-    "RequestFactory",
+    "RequestBuilder",
     "RunFilters",
     "TokenFilters",
     "json_body",
@@ -219,7 +219,7 @@ def _page_params(after: str | None, before: str | None) -> dict[str, str | None]
     return {"page[after]": after, "page[before]": before}
 
 
-class RequestFactory:
+class RequestBuilder:
     """Builds every request this client sends. Owns the base URL, key and timeouts."""
 
     def __init__(
@@ -242,7 +242,7 @@ class RequestFactory:
 
     def __repr__(self) -> str:
         return (
-            f"RequestFactory(base_url={self.base_url!r}, "
+            f"RequestBuilder(base_url={self.base_url!r}, "
             f"secret_key={mask_secret(self._secret_key)!r})"
         )
 
