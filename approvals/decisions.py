@@ -458,9 +458,12 @@ def delivery_client() -> TriggerClient:
 
 def backoff_delay(attempts: int) -> timedelta:
     """Wait before retry number ``attempts`` + 1: doubling from the base, capped."""
-    base = float(getattr(settings, "APPROVAL_DELIVERY_BACKOFF_SECONDS", 2.0))
-    cap = float(getattr(settings, "APPROVAL_DELIVERY_MAX_BACKOFF_SECONDS", 300.0))
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+    policy = RetryPolicy(
+        min_delay=float(getattr(settings, "APPROVAL_DELIVERY_BACKOFF_SECONDS", 2.0)),
+        max_delay=float(getattr(settings, "APPROVAL_DELIVERY_MAX_BACKOFF_SECONDS", 300.0)),
+        factor=2.0,
+    )
+    return timedelta(seconds=policy.backoff(attempts))
 
 
 def deliver(*, decision: Decision, client: TriggerClient | None = None) -> str:

@@ -26,8 +26,8 @@ from approvals.upstream import async_trigger_client, trigger_client
 
 logger = logging.getLogger("approvals.realtime")
 
-BACKOFF_MIN = 0.5
-BACKOFF_MAX = 30.0
+# Pacing of this loop's own restarts (after the client gave up): doubling from 0.5 s to 30 s.
+RESTART_BACKOFF = RetryPolicy(min_delay=0.5, max_delay=30.0, factor=2.0)
 # The feed itself retries forever (as the SDK does); this only paces reconnect attempts.
 FEED_RETRY = RetryPolicy(min_delay=0.5, max_delay=15.0)
 
@@ -97,7 +97,7 @@ async def _follow(
             raise
         except Exception as exc:
             failures += 1
-            delay = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** min(failures - 1, 10))
+            delay = RESTART_BACKOFF.backoff(failures)
             logger.warning(
                 "realtime: feed failed (%s: %s); retrying in %.1f s",
                 type(exc).__name__,

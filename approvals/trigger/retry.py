@@ -66,8 +66,12 @@ class RetryPolicy:
             raise ValueError("delays must be >= 0 and factor >= 1")
 
     def backoff(self, attempt: int) -> float:
-        """Delay after failed attempt number ``attempt`` (1-based)."""
-        return min(self.max_delay, self.min_delay * self.factor ** max(0, attempt - 1))
+        """Delay after failed attempt number ``attempt`` (1-based). The one backoff formula of
+        the project: the client's retries, the realtime reconnects and the delivery retries
+        (approvals.decisions) all use it. The exponent is bounded, so a worker that has failed
+        for days still gets ``max_delay`` rather than an overflow."""
+        exponent = min(max(0, attempt - 1), 64)
+        return min(self.max_delay, self.min_delay * self.factor**exponent)
 
     def now(self) -> float:
         return (self.clock or time.time)()

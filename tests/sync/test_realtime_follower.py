@@ -67,6 +67,10 @@ def test_the_follower_survives_a_failing_upstream(live_sandbox: Any, follower: R
         return int(live_sandbox.stats()["requests"].get("GET /realtime/v1/runs", 0))
 
     live_sandbox.faults(errorRate=1.0)
+    # A long-poll already waiting when the faults began may still answer: start the run only
+    # once a request made after them has come in (and failed).
+    failing_since = feed_requests()
+    wait_until(lambda: feed_requests() >= failing_since + 1)
     ids = live_sandbox.start_run()
     failing_since = feed_requests()
     wait_until(lambda: feed_requests() >= failing_since + 2)  # the feed has failed, twice
