@@ -15,6 +15,9 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
 # Keys of the approved envelope that a form field may not overwrite.
 RESERVED_KEYS = frozenset(
     {"approved", "decision", "approvedBy", "comments", "approvedAt", "approvers"}
@@ -185,35 +188,56 @@ def validate_fields(schema: Any, values: Any) -> tuple[dict[str, Any], dict[str,
     return clean, errors
 
 
+# The keywords a field's schema may use, with the JSON types their values must have. Only
+# these are copied into the schema handed to the validator: an announced schema is untrusted,
+# and keywords such as "pattern" (a regular expression of the task's choosing) or "$ref" are
+# not ours to run.
+_KEYWORDS: dict[str, tuple[type, ...]] = {
+    "type": (str,),
+    "enum": (list,),
+    "minimum": (int, float),
+    "maximum": (int, float),
+    "maxLength": (int,),
+}
+
+
+def _field_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    kept = {
+        key: spec[key]
+        for key, kinds in _KEYWORDS.items()
+        if isinstance(spec.get(key), kinds) and not isinstance(spec.get(key), bool)
+    }
+    if "type" not in kept and "enum" not in kept:
+        kept["type"] = "string"  # the form renders an untyped field as text
+    return kept
+
+
 def _check_value(spec: dict[str, Any], value: Any) -> str | None:
-    if "type" not in spec and usable_enum(spec) is not None:
-        return _check_choice(spec, value)  # a list of choices needs no type
-    kind = spec.get("type", "string")
-    if kind == "string":
-        if not isinstance(value, str):
-            return "Enter text."
-        max_length = spec.get("maxLength")
-        if isinstance(max_length, int) and len(value) > max_length:
-            return f"Enter at most {max_length} characters."
-    elif kind in ("number", "integer"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"Enter {_TYPE_NAMES[kind]}."
-        if isinstance(value, float) and not math.isfinite(value):
-            return "Enter a finite number."
-        if kind == "integer" and not float(value).is_integer():
-            return "Enter a whole number."
-        low, high = spec.get("minimum"), spec.get("maximum")
-        if isinstance(low, int | float) and value < low:
-            return f"Enter a number of at least {low}."
-        if isinstance(high, int | float) and value > high:
-            return f"Enter a number of at most {high}."
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            return "Choose true or false."
-    else:
+    """The first problem with ``value`` under the field's schema, in words for the reviewer;
+    the checking itself is the jsonschema library's (Draft 2020-12)."""
+    schema = _field_schema(spec)
+    kind = schema.get("type")
+    if kind not in (None, *_RENDERED_TYPES):
         # Unknown or structured types are not rendered as form fields; refuse rather than guess.
         return "This field's type is not supported."
-    return _check_choice(spec, value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Enter a finite number."
+    error = best_match(Draft202012Validator(schema).iter_errors(value))
+    if error is None:
+        return None
+    if error.validator == "type":
+        return {"string": "Enter text.", "boolean": "Choose true or false."}.get(
+            str(kind), f"Enter {_TYPE_NAMES.get(str(kind), 'a value')}."
+        )
+    if error.validator == "minimum":
+        return f"Enter a number of at least {schema['minimum']}."
+    if error.validator == "maximum":
+        return f"Enter a number of at most {schema['maximum']}."
+    if error.validator == "maxLength":
+        return f"Enter at most {schema['maxLength']} characters."
+    if error.validator == "enum":
+        return _check_choice(spec, value)
+    return "Enter a valid value."
 
 
 def _check_choice(spec: dict[str, Any], value: Any) -> str | None:

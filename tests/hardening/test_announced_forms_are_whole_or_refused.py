@@ -102,3 +102,18 @@ def test_a_required_field_the_form_cannot_show_blocks_approving(reviewer: Any) -
         decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False)
 
     assert "cannot show (items)" in refused.value.message
+
+
+def test_only_the_supported_keywords_are_run(reviewer: Any) -> None:
+    """A task's own regular expression ("pattern", here a catastrophic one) is never run."""
+    schema = {
+        "properties": {
+            "code": {"type": "string", "pattern": "^(a+)+$", "maxLength": 100},
+            "n": {"type": "integer", "minimum": 2, "$ref": "#/nowhere"},
+        }
+    }
+
+    clean, errors = validate_fields(schema, {"code": "a" * 60 + "!", "n": 1})
+
+    assert errors == {"n": "Enter a number of at least 2."}
+    assert clean == {"code": "a" * 60 + "!"}
