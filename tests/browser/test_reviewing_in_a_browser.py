@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ def _run_output(sandbox: Any, run_id: str) -> Any:
     return wait_until(lambda: sandbox.control("GET", f"runs/{run_id}")["output"], timeout=5)
 
 
-def test_a_reviewer_signs_in_and_sees_the_queue(page: Any, reviewer: Any) -> None:
+def test_a_reviewer_signs_in_and_sees_the_queue(page: Any, reviewer: Any, tmp_path: Path) -> None:
     make_approval(description="Deploy billing 2.4 to production", requested_by="ed@example.com")
     make_approval(description="Publish the quarterly report", task_identifier="publish-article")
     page.goto("/")
@@ -31,7 +32,7 @@ def test_a_reviewer_signs_in_and_sees_the_queue(page: Any, reviewer: Any) -> Non
     expect(page.get_by_role("heading", name="Pending approvals")).to_be_visible()
     expect(page.locator("table.queue tbody tr")).to_have_count(2)
     expect(page.get_by_role("link", name="Deploy billing 2.4 to production")).to_be_visible()
-    page.screenshot(path="/tmp/queue.png", full_page=True)
+    page.screenshot(path=tmp_path / "queue.png", full_page=True)
 
 
 def test_search_updates_the_table_in_place_and_the_address(page: Any, reviewer: Any) -> None:
@@ -45,7 +46,7 @@ def test_search_updates_the_table_in_place_and_the_address(page: Any, reviewer: 
 
 
 def test_a_reviewer_opens_an_approval_and_approves_it_with_a_comment(
-    page: Any, reviewer: Any, live_sandbox: Any
+    page: Any, reviewer: Any, live_sandbox: Any, tmp_path: Path
 ) -> None:
     ids = live_sandbox.start_run(payload={"service": "billing", "version": "2.4.0"})
     approval = approval_for_sandbox_run(
@@ -58,7 +59,7 @@ def test_a_reviewer_opens_an_approval_and_approves_it_with_a_comment(
     page.get_by_role("link", name="Deploy billing 2.4 to production").click()
     expect(page).to_have_url(re.compile(f"/approvals/{approval.token_id}/$"))
     expect(page.locator("pre.json").first).to_contain_text('"version": "2.4.0"')
-    page.screenshot(path="/tmp/detail.png", full_page=True)
+    page.screenshot(path=tmp_path / "detail.png", full_page=True)
 
     page.get_by_label("Comment").fill("Checked the canary, ship it")
     page.get_by_role("button", name="Approve", exact=True).click()

@@ -1,4 +1,4 @@
-"""A real sandbox server on loopback for the client's end-to-end tests."""
+"""A real sandbox server on loopback for the trigger's end-to-end tests."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def sleeps() -> RecordingSleep:
 
 
 @pytest.fixture
-def client(sandbox: RunningSandbox, sleeps: RecordingSleep) -> Iterator[TriggerClient]:
+def trigger(sandbox: RunningSandbox, sleeps: RecordingSleep) -> Iterator[TriggerClient]:
     with TriggerClient(
         secret_key=sandbox.secret_key,
         base_url=sandbox.url,

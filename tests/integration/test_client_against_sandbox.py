@@ -1,4 +1,4 @@
-"""The client against the sandbox over real loopback HTTP, call by call."""
+"""The trigger against the sandbox over real loopback HTTP, call by call."""
 
 from __future__ import annotations
 
@@ -19,51 +19,51 @@ from .conftest import RecordingSleep, RunningSandbox
 
 
 def test_runs_list_follows_cursor_pagination_across_pages(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
     started = [sandbox.start_run(description=f"approval {i}")["runId"] for i in range(7)]
-    listed = [run.id for run in client.runs.list(tags=["needs-approval"], page_size=3)]
+    listed = [run.id for run in trigger.runs.list(tags=["needs-approval"], page_size=3)]
     assert sorted(listed) == sorted(started)
     assert len(set(listed)) == 7
     assert sandbox.stats()["requests"]["GET /api/v1/runs"] == 3
 
 
 def test_runs_list_page_returns_an_opaque_cursor_that_continues(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
     for i in range(4):
         sandbox.start_run(description=f"approval {i}")
-    first = client.runs.list_page(tags=["needs-approval"], page_size=2)
+    first = trigger.runs.list_page(tags=["needs-approval"], page_size=2)
     assert len(first.data) == 2 and first.next
-    second = client.runs.list_page(tags=["needs-approval"], page_size=2, after=first.next)
+    second = trigger.runs.list_page(tags=["needs-approval"], page_size=2, after=first.next)
     assert {r.id for r in first.data}.isdisjoint({r.id for r in second.data})
 
 
 def test_runs_list_filters_by_status_and_task(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
     sandbox.start_run(task="approve-invoice")
     deploy = sandbox.start_run(task="deploy-production")
-    waiting = list(client.runs.list(status=["WAITING"], task_identifier=["deploy-production"]))
+    waiting = list(trigger.runs.list(status=["WAITING"], task_identifier=["deploy-production"]))
     assert [run.id for run in waiting] == [deploy["runId"]]
     assert waiting[0].status == "WAITING"
-    assert list(client.runs.list(status=["COMPLETED"])) == []
+    assert list(trigger.runs.list(status=["COMPLETED"])) == []
 
 
 def test_run_retrieve_has_payload_metadata_and_tags(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
     ids = sandbox.start_run(payload={"amount": 42}, tags=["team:billing"])
-    run = client.runs.retrieve(ids["runId"])
+    run = trigger.runs.retrieve(ids["runId"])
     assert run.payload == {"amount": 42}
     assert "needs-approval" in run.tags and "team:billing" in run.tags
     announced = run.metadata["waitTokens"]
     assert [entry["id"] for entry in announced] == [ids["tokenId"]]
 
 
-def test_retrieving_an_unknown_run_is_not_found(client: TriggerClient) -> None:
+def test_retrieving_an_unknown_run_is_not_found(trigger: TriggerClient) -> None:
     with pytest.raises(NotFoundError):
-        client.runs.retrieve("run_doesnotexist")
+        trigger.runs.retrieve("run_doesnotexist")
 
 
 def test_a_wrong_key_is_an_authentication_error_that_does_not_leak_the_key(
@@ -80,82 +80,82 @@ def test_a_wrong_key_is_an_authentication_error_that_does_not_leak_the_key(
 
 
 def test_tokens_create_list_retrieve_and_complete(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
-    created = client.waitpoints.create(
+    created = trigger.waitpoints.create(
         idempotency_key="k-1", timeout="1h", tags=["needs-approval", "x"]
     )
-    again = client.waitpoints.create(
+    again = trigger.waitpoints.create(
         idempotency_key="k-1", timeout="1h", tags=["needs-approval", "x"]
     )
     assert created.id == again.id and again.is_cached and not created.is_cached
     assert created.public_access_token
 
-    listed = list(client.waitpoints.list(status=["WAITING"], tags=["x"]))
+    listed = list(trigger.waitpoints.list(status=["WAITING"], tags=["x"]))
     assert [t.id for t in listed] == [created.id]
 
-    client.waitpoints.complete(created.id, {"approved": True, "approvedBy": "a@example.com"})
-    token = client.waitpoints.retrieve(created.id)
+    trigger.waitpoints.complete(created.id, {"approved": True, "approvedBy": "a@example.com"})
+    token = trigger.waitpoints.retrieve(created.id)
     assert token.status == "COMPLETED"
     assert token.output == {"approved": True, "approvedBy": "a@example.com"}
 
     # The server answers 200 to a second completion and keeps the first output.
-    client.waitpoints.complete(created.id, {"approved": False})
-    assert client.waitpoints.retrieve(created.id).output == {
+    trigger.waitpoints.complete(created.id, {"approved": False})
+    assert trigger.waitpoints.retrieve(created.id).output == {
         "approved": True,
         "approvedBy": "a@example.com",
     }
 
 
-def test_token_list_paginates(client: TriggerClient) -> None:
-    made = {client.waitpoints.create(tags=["batch"]).id for _ in range(5)}
-    seen = [t.id for t in client.waitpoints.list(tags=["batch"], page_size=2)]
+def test_token_list_paginates(trigger: TriggerClient) -> None:
+    made = {trigger.waitpoints.create(tags=["batch"]).id for _ in range(5)}
+    seen = [t.id for t in trigger.waitpoints.list(tags=["batch"], page_size=2)]
     assert sorted(seen) == sorted(made)
 
 
-def test_a_token_completed_through_its_callback_url(client: TriggerClient) -> None:
-    created = client.waitpoints.create(tags=["cb"])
-    client.waitpoints.complete_via_callback(created.url, {"approved": True, "via": "callback"})
-    assert client.waitpoints.retrieve(created.id).output == {"approved": True, "via": "callback"}
+def test_a_token_completed_through_its_callback_url(trigger: TriggerClient) -> None:
+    created = trigger.waitpoints.create(tags=["cb"])
+    trigger.waitpoints.complete_via_callback(created.url, {"approved": True, "via": "callback"})
+    assert trigger.waitpoints.retrieve(created.id).output == {"approved": True, "via": "callback"}
 
 
 def test_a_timed_out_token_decodes_the_timeout_error(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
-    created = client.waitpoints.create(timeout="10m", tags=["t"])
+    created = trigger.waitpoints.create(timeout="10m", tags=["t"])
     sandbox.control("POST", "clock", {"advanceSeconds": 601})
     token = wait_until(
-        lambda: (t := client.waitpoints.retrieve(created.id)).status == "TIMED_OUT" and t
+        lambda: (t := trigger.waitpoints.retrieve(created.id)).status == "TIMED_OUT" and t
     )
     assert token.output_is_error
     assert token.timeout_error and "timed out" in token.timeout_error.lower()
 
 
 def test_retrieving_a_missing_token_is_not_found_despite_the_servers_500(
-    client: TriggerClient,
+    trigger: TriggerClient,
 ) -> None:
     with pytest.raises(NotFoundError):
-        client.waitpoints.retrieve("waitpoint_missing")
+        trigger.waitpoints.retrieve("waitpoint_missing")
 
 
 def test_a_5xx_is_retried_until_the_server_recovers(
-    sandbox: RunningSandbox, client: TriggerClient, sleeps: RecordingSleep
+    sandbox: RunningSandbox, trigger: TriggerClient, sleeps: RecordingSleep
 ) -> None:
     sandbox.start_run()
     sandbox.faults(errorRate=1.0)
     sleeps.on_sleep = lambda n: n == 2 and sandbox.faults(errorRate=0.0)
-    runs = list(client.runs.list(tags=["needs-approval"]))
+    runs = list(trigger.runs.list(tags=["needs-approval"]))
     assert len(runs) == 1
     assert len(sleeps.delays) == 2
     assert sandbox.stats()["requests"]["GET /api/v1/runs"] == 3
 
 
 def test_retries_give_up_after_five_attempts(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
     sandbox.faults(errorRate=1.0)
     with pytest.raises(ServerError) as excinfo:
-        client.runs.list_page()
+        trigger.runs.list_page()
     assert excinfo.value.status == 500 and excinfo.value.retryable
     assert sandbox.stats()["requests"]["GET /api/v1/runs"] == 5
 
@@ -174,12 +174,12 @@ def test_a_429_waits_until_the_rate_limit_resets(sandbox: RunningSandbox) -> Non
 
 
 def test_a_429_that_persists_surfaces_as_a_rate_limit_error(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
     sandbox.faults(rateLimit=1)
-    client.runs.list_page()
+    trigger.runs.list_page()
     with pytest.raises(RateLimitError) as excinfo:
-        client.runs.list_page()
+        trigger.runs.list_page()
     assert excinfo.value.reset_at is not None
 
 
@@ -196,10 +196,10 @@ def test_a_slow_upstream_times_out_as_a_transport_error(sandbox: RunningSandbox)
 
 
 def test_dropped_connections_are_retried(
-    sandbox: RunningSandbox, client: TriggerClient, sleeps: RecordingSleep
+    sandbox: RunningSandbox, trigger: TriggerClient, sleeps: RecordingSleep
 ) -> None:
     sandbox.start_run()
     sandbox.faults(dropRate=1.0)
     sleeps.on_sleep = lambda n: sandbox.faults(dropRate=0.0)
-    assert len(list(client.runs.list(tags=["needs-approval"]))) == 1
+    assert len(list(trigger.runs.list(tags=["needs-approval"]))) == 1
     assert len(sleeps.delays) == 1

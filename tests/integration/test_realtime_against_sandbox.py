@@ -86,10 +86,10 @@ async def test_a_forced_must_refetch_restarts_the_shape_without_losing_rows(
 
 
 def test_fetch_stream_reads_the_wait_tokens_announcements(
-    sandbox: RunningSandbox, client: TriggerClient
+    sandbox: RunningSandbox, trigger: TriggerClient
 ) -> None:
     ids = sandbox.start_run(description="Ship it")
-    snapshot = client.runs.fetch_stream(ids["runId"], "wait-tokens")
+    snapshot = trigger.runs.fetch_stream(ids["runId"], "wait-tokens")
     assert [t["id"] for t in snapshot.tokens] == [ids["tokenId"]]
     assert snapshot.tokens[0]["description"] == "Ship it"
     assert snapshot.last_event_id
@@ -97,18 +97,18 @@ def test_fetch_stream_reads_the_wait_tokens_announcements(
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_stream_resumes_after_the_last_event_id(
-    sandbox: RunningSandbox, client: TriggerClient, version: str
+    sandbox: RunningSandbox, trigger: TriggerClient, version: str
 ) -> None:
     sandbox.control("POST", "config", {"streamVersion": version})
     ids = sandbox.start_run()
-    first = client.runs.fetch_stream(ids["runId"], "wait-tokens")
+    first = trigger.runs.fetch_stream(ids["runId"], "wait-tokens")
     assert len(first.chunks) == 1
     sandbox.control(
         "POST", f"runs/{ids['runId']}/streams/wait-tokens", {"id": "extra", "description": "second"}
     )
-    resumed = client.runs.fetch_stream(
+    resumed = trigger.runs.fetch_stream(
         ids["runId"], "wait-tokens", last_event_id=first.last_event_id
     )
     assert [chunk["id"] for chunk in resumed.chunks] == ["extra"]
-    everything = client.runs.fetch_stream(ids["runId"], "wait-tokens")
+    everything = trigger.runs.fetch_stream(ids["runId"], "wait-tokens")
     assert len(everything.chunks) == 2

@@ -44,7 +44,7 @@ def _client(sandbox: SandboxApp) -> httpx.Client:
 
 
 @pytest.fixture
-def client(app: SandboxApp) -> Iterator[httpx.Client]:
+def sandbox_http(app: SandboxApp) -> Iterator[httpx.Client]:
     with _client(app) as http:
         yield http
 

@@ -25,8 +25,8 @@ def test_wrong_secret_key_is_rejected(any_client: httpx.Client) -> None:
     assert response.json() == {"error": "Invalid API Key"}
 
 
-def test_public_key_is_forbidden(client: httpx.Client) -> None:
-    response = client.get(
+def test_public_key_is_forbidden(sandbox_http: httpx.Client) -> None:
+    response = sandbox_http.get(
         "/api/v1/waitpoints/tokens", headers={"Authorization": "Bearer pk_dev_abc"}
     )
 
@@ -39,13 +39,13 @@ def test_public_key_is_forbidden(client: httpx.Client) -> None:
     }
 
 
-def test_token_jwt_completes_its_token_but_cannot_list_tokens(client: httpx.Client) -> None:
-    created = client.post("/api/v1/waitpoints/tokens", json={})
+def test_token_jwt_completes_its_token_but_cannot_list_tokens(sandbox_http: httpx.Client) -> None:
+    created = sandbox_http.post("/api/v1/waitpoints/tokens", json={})
     jwt = created.headers["x-trigger-jwt"]
     as_jwt = {"Authorization": f"Bearer {jwt}"}
 
-    listed = client.get("/api/v1/waitpoints/tokens", headers=as_jwt)
-    completed = client.post(
+    listed = sandbox_http.get("/api/v1/waitpoints/tokens", headers=as_jwt)
+    completed = sandbox_http.post(
         f"/api/v1/waitpoints/tokens/{created.json()['id']}/complete",
         json={"data": {"ok": True}},
         headers=as_jwt,
@@ -56,11 +56,11 @@ def test_token_jwt_completes_its_token_but_cannot_list_tokens(client: httpx.Clie
     assert completed.json() == {"success": True}
 
 
-def test_token_jwt_cannot_complete_another_token(client: httpx.Client) -> None:
-    mine = client.post("/api/v1/waitpoints/tokens", json={})
-    other = client.post("/api/v1/waitpoints/tokens", json={}).json()["id"]
+def test_token_jwt_cannot_complete_another_token(sandbox_http: httpx.Client) -> None:
+    mine = sandbox_http.post("/api/v1/waitpoints/tokens", json={})
+    other = sandbox_http.post("/api/v1/waitpoints/tokens", json={}).json()["id"]
 
-    response = client.post(
+    response = sandbox_http.post(
         f"/api/v1/waitpoints/tokens/{other}/complete",
         json={"data": 1},
         headers={"Authorization": f"Bearer {mine.headers['x-trigger-jwt']}"},
@@ -69,10 +69,10 @@ def test_token_jwt_cannot_complete_another_token(client: httpx.Client) -> None:
     assert response.status_code == 403
 
 
-def test_realtime_requires_a_valid_key(client: httpx.Client) -> None:
-    run_id = start_run(client)["runId"]
+def test_realtime_requires_a_valid_key(sandbox_http: httpx.Client) -> None:
+    run_id = start_run(sandbox_http)["runId"]
 
-    response = client.get(
+    response = sandbox_http.get(
         f"/realtime/v1/runs/{run_id}", headers={"Authorization": f"Bearer {DEFAULT_SECRET_KEY}x"}
     )
 

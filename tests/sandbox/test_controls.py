@@ -9,46 +9,46 @@ from tests.sandbox.conftest import SDK_HEADERS, internal_run, start_run
 from tests.waiting import wait_until
 
 
-def test_started_run_exists_and_waits_on_its_token(client: httpx.Client) -> None:
-    started = start_run(client)
+def test_started_run_exists_and_waits_on_its_token(sandbox_http: httpx.Client) -> None:
+    started = start_run(sandbox_http)
 
-    run = internal_run(client, started["runId"])
+    run = internal_run(sandbox_http, started["runId"])
 
     assert run["status"] == "WAITING_TO_RESUME"
     assert run["waitingOnToken"] == started["tokenId"]
-    assert client.get(f"/api/v1/waitpoints/tokens/{started['tokenId']}").json()["tags"] == [
+    assert sandbox_http.get(f"/api/v1/waitpoints/tokens/{started['tokenId']}").json()["tags"] == [
         "needs-approval",
         f"run:{started['runId']}",
     ]
 
 
-def test_bad_control_input_is_400(client: httpx.Client) -> None:
-    assert client.post("/_sandbox/runs", json={"timeout": "soon"}).status_code == 400
-    assert client.post("/_sandbox/clock", json={"advanceSeconds": "x"}).status_code == 400
-    assert client.post("/_sandbox/config", json={"streamVersion": "v9"}).status_code == 400
-    assert client.post("/_sandbox/runs", content=b"[1]").json() == {
+def test_bad_control_input_is_400(sandbox_http: httpx.Client) -> None:
+    assert sandbox_http.post("/_sandbox/runs", json={"timeout": "soon"}).status_code == 400
+    assert sandbox_http.post("/_sandbox/clock", json={"advanceSeconds": "x"}).status_code == 400
+    assert sandbox_http.post("/_sandbox/config", json={"streamVersion": "v9"}).status_code == 400
+    assert sandbox_http.post("/_sandbox/runs", content=b"[1]").json() == {
         "error": "Body must be a JSON object"
     }
 
 
-def test_frozen_clock_stands_still_until_advanced(client: httpx.Client) -> None:
-    frozen = client.post("/_sandbox/clock", json={"frozen": True}).json()
+def test_frozen_clock_stands_still_until_advanced(sandbox_http: httpx.Client) -> None:
+    frozen = sandbox_http.post("/_sandbox/clock", json={"frozen": True}).json()
 
-    later = client.get("/_sandbox/clock").json()
-    advanced = client.post("/_sandbox/clock", json={"advanceSeconds": 3600}).json()
+    later = sandbox_http.get("/_sandbox/clock").json()
+    advanced = sandbox_http.post("/_sandbox/clock", json={"advanceSeconds": 3600}).json()
 
     assert later["now"] == frozen["now"]
     assert advanced["now"] > frozen["now"]
     assert advanced["now"][:13] != frozen["now"][:13]
 
 
-def test_stats_count_requests_per_route_template(client: httpx.Client) -> None:
-    run_id = start_run(client)["runId"]
-    client.get("/api/v1/runs")
-    client.get("/api/v1/runs")
-    client.get(f"/api/v3/runs/{run_id}")
+def test_stats_count_requests_per_route_template(sandbox_http: httpx.Client) -> None:
+    run_id = start_run(sandbox_http)["runId"]
+    sandbox_http.get("/api/v1/runs")
+    sandbox_http.get("/api/v1/runs")
+    sandbox_http.get(f"/api/v3/runs/{run_id}")
 
-    stats = client.get("/_sandbox/stats").json()
+    stats = sandbox_http.get("/_sandbox/stats").json()
 
     assert stats["requests"] == {"GET /api/v1/runs": 2, "GET /api/v3/runs/{runId}": 1}
     assert stats["total"] == 3
@@ -100,8 +100,8 @@ def test_demo_brings_new_runs_as_time_passes(
     wait_until(lambda: len(demo_app.world.runs) > count)
 
 
-def test_empty_scenario_starts_with_nothing(client: httpx.Client) -> None:
-    assert client.get("/api/v1/runs").json() == {"data": [], "pagination": {}}
+def test_empty_scenario_starts_with_nothing(sandbox_http: httpx.Client) -> None:
+    assert sandbox_http.get("/api/v1/runs").json() == {"data": [], "pagination": {}}
 
 
 def test_works_through_the_async_transport(app: SandboxApp) -> None:

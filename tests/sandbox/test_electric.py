@@ -71,14 +71,14 @@ def test_live_request_returns_the_change_after_the_offset(any_client: httpx.Clie
     assert value["status"] == "EXECUTING"
 
 
-def test_live_request_times_out_with_an_empty_up_to_date(client: httpx.Client) -> None:
-    client.post("/_sandbox/config", json={"livePollSeconds": 0.2})
-    run_id = start_run(client)["runId"]
-    first = client.get(
+def test_live_request_times_out_with_an_empty_up_to_date(sandbox_http: httpx.Client) -> None:
+    sandbox_http.post("/_sandbox/config", json={"livePollSeconds": 0.2})
+    run_id = start_run(sandbox_http)["runId"]
+    first = sandbox_http.get(
         f"/realtime/v1/runs/{run_id}", params={"offset": "-1"}, headers=ELECTRIC_HEADERS
     )
 
-    live = client.get(
+    live = sandbox_http.get(
         f"/realtime/v1/runs/{run_id}",
         params={
             "offset": first.headers["electric-offset"],
@@ -115,10 +115,10 @@ def test_reset_handles_forces_a_must_refetch(any_client: httpx.Client) -> None:
     assert stale.headers["electric-handle"] != first.headers["electric-handle"]
 
 
-def test_unknown_handle_gets_must_refetch(client: httpx.Client) -> None:
-    run_id = start_run(client)["runId"]
+def test_unknown_handle_gets_must_refetch(sandbox_http: httpx.Client) -> None:
+    run_id = start_run(sandbox_http)["runId"]
 
-    response = client.get(
+    response = sandbox_http.get(
         f"/realtime/v1/runs/{run_id}",
         params={"offset": "3_0", "handle": "nope"},
         headers=ELECTRIC_HEADERS,
@@ -127,11 +127,11 @@ def test_unknown_handle_gets_must_refetch(client: httpx.Client) -> None:
     assert response.status_code == 409
 
 
-def test_tags_feed_needs_all_tags(client: httpx.Client) -> None:
-    both = start_run(client, tags=["team:a", "urgent"])["runId"]
-    start_run(client, tags=["team:a"])
+def test_tags_feed_needs_all_tags(sandbox_http: httpx.Client) -> None:
+    both = start_run(sandbox_http, tags=["team:a", "urgent"])["runId"]
+    start_run(sandbox_http, tags=["team:a"])
 
-    response = client.get(
+    response = sandbox_http.get(
         "/realtime/v1/runs",
         params={"tags": "team:a,urgent", "offset": "-1"},
         headers=ELECTRIC_HEADERS,
@@ -140,18 +140,20 @@ def test_tags_feed_needs_all_tags(client: httpx.Client) -> None:
     assert [row["value"]["friendlyId"] for row in _rows(response)] == [both]  # type: ignore[index]
 
 
-def test_feed_without_electric_version_uses_legacy_header_names(client: httpx.Client) -> None:
-    run_id = start_run(client)["runId"]
+def test_feed_without_electric_version_uses_legacy_header_names(sandbox_http: httpx.Client) -> None:
+    run_id = start_run(sandbox_http)["runId"]
 
-    response = client.get(f"/realtime/v1/runs/{run_id}", params={"offset": "-1"}, headers=AUTH)
+    response = sandbox_http.get(
+        f"/realtime/v1/runs/{run_id}", params={"offset": "-1"}, headers=AUTH
+    )
 
     assert "electric-shape-id" in response.headers
     assert "electric-chunk-last-offset" in response.headers
     assert "electric-handle" not in response.headers
 
 
-def test_unknown_run_feed_is_404(client: httpx.Client) -> None:
-    response = client.get(
+def test_unknown_run_feed_is_404(sandbox_http: httpx.Client) -> None:
+    response = sandbox_http.get(
         "/realtime/v1/runs/run_nope", params={"offset": "-1"}, headers=ELECTRIC_HEADERS
     )
 

@@ -8,11 +8,11 @@ import pytest
 from tests.sandbox.conftest import ELECTRIC_HEADERS, start_run
 
 
-def test_latency_delays_api_answers(client: httpx.Client) -> None:
-    client.post("/_sandbox/faults", json={"latencyMs": 150})
+def test_latency_delays_api_answers(sandbox_http: httpx.Client) -> None:
+    sandbox_http.post("/_sandbox/faults", json={"latencyMs": 150})
 
     began = time.monotonic()
-    client.get("/api/v1/runs")
+    sandbox_http.get("/api/v1/runs")
 
     assert time.monotonic() - began >= 0.15
 
@@ -45,26 +45,26 @@ def test_rate_limit_answers_429_with_headers(any_client: httpx.Client) -> None:
     assert "retry-after" not in limited.headers
 
 
-def test_callback_and_realtime_are_not_rate_limited(client: httpx.Client) -> None:
-    started = start_run(client)
-    token = client.get(f"/api/v1/waitpoints/tokens/{started['tokenId']}").json()
-    client.post("/_sandbox/faults", json={"rateLimit": 1})
-    client.get("/api/v1/runs")
+def test_callback_and_realtime_are_not_rate_limited(sandbox_http: httpx.Client) -> None:
+    started = start_run(sandbox_http)
+    token = sandbox_http.get(f"/api/v1/waitpoints/tokens/{started['tokenId']}").json()
+    sandbox_http.post("/_sandbox/faults", json={"rateLimit": 1})
+    sandbox_http.get("/api/v1/runs")
 
-    feed = client.get(
+    feed = sandbox_http.get(
         f"/realtime/v1/runs/{started['runId']}", params={"offset": "-1"}, headers=ELECTRIC_HEADERS
     )
-    callback = client.post(httpx.URL(token["url"]).path, json={"ok": True})
+    callback = sandbox_http.post(httpx.URL(token["url"]).path, json={"ok": True})
 
-    assert client.get("/api/v1/runs").status_code == 429
+    assert sandbox_http.get("/api/v1/runs").status_code == 429
     assert feed.status_code == 200
     assert "x-ratelimit-limit" not in feed.headers
     assert callback.status_code == 200
 
 
-def test_every_api_answer_carries_rate_limit_headers(client: httpx.Client) -> None:
-    first = client.get("/api/v1/runs")
-    second = client.get("/api/v1/waitpoints/tokens")
+def test_every_api_answer_carries_rate_limit_headers(sandbox_http: httpx.Client) -> None:
+    first = sandbox_http.get("/api/v1/runs")
+    second = sandbox_http.get("/api/v1/waitpoints/tokens")
 
     assert first.headers["x-ratelimit-limit"] == "1500"
     assert (
@@ -86,8 +86,8 @@ def test_dropped_connection_is_a_transport_error(any_client: httpx.Client) -> No
 @pytest.mark.parametrize(
     "body", [{"errorRate": 2}, {"latencyMs": -1}, {"rateLimit": "lots"}, {"bogus": 1}]
 )
-def test_bad_fault_settings_are_400(client: httpx.Client, body: dict[str, object]) -> None:
-    response = client.post("/_sandbox/faults", json=body)
+def test_bad_fault_settings_are_400(sandbox_http: httpx.Client, body: dict[str, object]) -> None:
+    response = sandbox_http.post("/_sandbox/faults", json=body)
 
     assert response.status_code == 400
     assert "error" in response.json()

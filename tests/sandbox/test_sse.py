@@ -42,12 +42,12 @@ def test_v1_stream_sends_records_and_resumes_after_last_event_id(
     assert [json.loads(e["data"])["id"] for e in _events(resumed.text)] == ["second"]
 
 
-def test_open_stream_delivers_new_records(client: httpx.Client, app: SandboxApp) -> None:
-    started = start_run(client)
+def test_open_stream_delivers_new_records(sandbox_http: httpx.Client, app: SandboxApp) -> None:
+    started = start_run(sandbox_http)
     run_internal = started["runId"].removeprefix("run_")
     url = f"/realtime/v1/streams/{started['runId']}/wait-tokens"
 
-    with client.stream("GET", url, headers={"Timeout-Seconds": "5"}) as response:
+    with sandbox_http.stream("GET", url, headers={"Timeout-Seconds": "5"}) as response:
         lines = response.iter_lines()
         assert next(lines).startswith("id: ")
         app.world.append_stream(run_internal, "wait-tokens", {"id": "later"})
@@ -57,15 +57,15 @@ def test_open_stream_delivers_new_records(client: httpx.Client, app: SandboxApp)
 
 
 def test_v2_stream_sends_batches_and_resumes_after_seq_num(
-    client: httpx.Client, app: SandboxApp
+    sandbox_http: httpx.Client, app: SandboxApp
 ) -> None:
-    client.post("/_sandbox/config", json={"streamVersion": "v2"})
-    started = start_run(client)
+    sandbox_http.post("/_sandbox/config", json={"streamVersion": "v2"})
+    started = start_run(sandbox_http)
     app.world.append_stream(started["runId"].removeprefix("run_"), "wait-tokens", {"id": "second"})
     url = f"/realtime/v1/streams/{started['runId']}/wait-tokens"
 
-    response = client.get(url, headers={"Timeout-Seconds": "1"})
-    resumed = client.get(url, headers={"Timeout-Seconds": "1", "Last-Event-ID": "0"})
+    response = sandbox_http.get(url, headers={"Timeout-Seconds": "1"})
+    resumed = sandbox_http.get(url, headers={"Timeout-Seconds": "1", "Last-Event-ID": "0"})
 
     assert response.headers["x-stream-version"] == "v2"
     (batch,) = _events(response.text)
@@ -77,18 +77,18 @@ def test_v2_stream_sends_batches_and_resumes_after_seq_num(
     assert [r["seq_num"] for r in json.loads(later["data"])["records"]] == [1]
 
 
-def test_timeout_seconds_out_of_range_is_400(client: httpx.Client) -> None:
-    run_id = start_run(client)["runId"]
+def test_timeout_seconds_out_of_range_is_400(sandbox_http: httpx.Client) -> None:
+    run_id = start_run(sandbox_http)["runId"]
 
-    response = client.get(
+    response = sandbox_http.get(
         f"/realtime/v1/streams/{run_id}/wait-tokens", headers={"Timeout-Seconds": "601"}
     )
 
     assert response.status_code == 400
 
 
-def test_stream_of_an_unknown_run_is_404(client: httpx.Client) -> None:
-    response = client.get(
+def test_stream_of_an_unknown_run_is_404(sandbox_http: httpx.Client) -> None:
+    response = sandbox_http.get(
         "/realtime/v1/streams/run_nope/wait-tokens", headers={"Timeout-Seconds": "1"}
     )
 

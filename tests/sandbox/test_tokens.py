@@ -47,16 +47,16 @@ def test_create_with_an_empty_object_gives_a_token_and_a_signed_jwt(
     assert json.loads(response.headers["x-trigger-jwt-claims"])["pub"] is True
 
 
-def test_same_idempotency_key_returns_the_cached_token(client: httpx.Client) -> None:
-    first = _create(client, idempotencyKey="invoice-42", timeout="1h")
-    second = _create(client, idempotencyKey="invoice-42", timeout="1h")
+def test_same_idempotency_key_returns_the_cached_token(sandbox_http: httpx.Client) -> None:
+    first = _create(sandbox_http, idempotencyKey="invoice-42", timeout="1h")
+    second = _create(sandbox_http, idempotencyKey="invoice-42", timeout="1h")
 
     assert second["id"] == first["id"]
     assert second["isCached"] is True
 
 
-def test_more_than_ten_tags_is_unprocessable(client: httpx.Client) -> None:
-    response = client.post(TOKENS, json={"tags": [f"t{i}" for i in range(11)]})
+def test_more_than_ten_tags_is_unprocessable(sandbox_http: httpx.Client) -> None:
+    response = sandbox_http.post(TOKENS, json={"tags": [f"t{i}" for i in range(11)]})
 
     assert response.status_code == 422
     assert response.json() == {
@@ -64,14 +64,14 @@ def test_more_than_ten_tags_is_unprocessable(client: httpx.Client) -> None:
     }
 
 
-def test_retrieve_encodes_object_and_string_outputs(client: httpx.Client) -> None:
-    obj = _create(client)["id"]
-    text = _create(client)["id"]
-    client.post(f"{TOKENS}/{obj}/complete", json={"data": {"approved": True}})
-    client.post(f"{TOKENS}/{text}/complete", json={"data": "fine"})
+def test_retrieve_encodes_object_and_string_outputs(sandbox_http: httpx.Client) -> None:
+    obj = _create(sandbox_http)["id"]
+    text = _create(sandbox_http)["id"]
+    sandbox_http.post(f"{TOKENS}/{obj}/complete", json={"data": {"approved": True}})
+    sandbox_http.post(f"{TOKENS}/{text}/complete", json={"data": "fine"})
 
-    as_object = client.get(f"{TOKENS}/{obj}").json()
-    as_text = client.get(f"{TOKENS}/{text}").json()
+    as_object = sandbox_http.get(f"{TOKENS}/{obj}").json()
+    as_text = sandbox_http.get(f"{TOKENS}/{text}").json()
 
     assert as_object["status"] == "COMPLETED"
     assert as_object["outputType"] == "application/super+json"
@@ -89,14 +89,16 @@ def test_retrieve_of_a_missing_token_is_a_500_like_the_real_server(
     assert response.json() == {"error": "Internal Server Error"}
 
 
-def test_completing_twice_succeeds_but_keeps_the_first_output(client: httpx.Client) -> None:
-    token = _create(client)["id"]
+def test_completing_twice_succeeds_but_keeps_the_first_output(sandbox_http: httpx.Client) -> None:
+    token = _create(sandbox_http)["id"]
 
-    first = client.post(f"{TOKENS}/{token}/complete", json={"data": {"by": "first"}})
-    second = client.post(f"{TOKENS}/{token}/complete", json={"data": {"by": "second"}})
+    first = sandbox_http.post(f"{TOKENS}/{token}/complete", json={"data": {"by": "first"}})
+    second = sandbox_http.post(f"{TOKENS}/{token}/complete", json={"data": {"by": "second"}})
 
     assert first.json() == second.json() == {"success": True}
-    assert json.loads(client.get(f"{TOKENS}/{token}").json()["output"]) == {"json": {"by": "first"}}
+    assert json.loads(sandbox_http.get(f"{TOKENS}/{token}").json()["output"]) == {
+        "json": {"by": "first"}
+    }
 
 
 @pytest.mark.parametrize(
@@ -108,18 +110,18 @@ def test_completing_twice_succeeds_but_keeps_the_first_output(client: httpx.Clie
     ],
 )
 def test_complete_rejects_bad_bodies(
-    client: httpx.Client, content: bytes, status: int, message: str
+    sandbox_http: httpx.Client, content: bytes, status: int, message: str
 ) -> None:
-    token = _create(client)["id"]
+    token = _create(sandbox_http)["id"]
 
-    response = client.post(f"{TOKENS}/{token}/complete", content=content)
+    response = sandbox_http.post(f"{TOKENS}/{token}/complete", content=content)
 
     assert response.status_code == status
     assert response.json() == {"error": message}
 
 
-def test_complete_of_a_missing_token_is_404(client: httpx.Client) -> None:
-    response = client.post(f"{TOKENS}/waitpoint_nope/complete", json={"data": 1})
+def test_complete_of_a_missing_token_is_404(sandbox_http: httpx.Client) -> None:
+    response = sandbox_http.post(f"{TOKENS}/waitpoint_nope/complete", json={"data": 1})
 
     assert response.status_code == 404
     assert response.json() == {"error": "Waitpoint not found"}
@@ -149,43 +151,43 @@ def test_approving_resumes_the_run_and_completes_it_with_the_decision(
     assert run["isSuccess"] is True
 
 
-def test_rejecting_completes_the_run_as_rejected(client: httpx.Client) -> None:
-    started = start_run(client)
+def test_rejecting_completes_the_run_as_rejected(sandbox_http: httpx.Client) -> None:
+    started = start_run(sandbox_http)
 
-    client.post(f"{TOKENS}/{started['tokenId']}/complete", json={"data": {"approved": False}})
-    client.post("/_sandbox/clock", json={"advanceSeconds": 1})
+    sandbox_http.post(f"{TOKENS}/{started['tokenId']}/complete", json={"data": {"approved": False}})
+    sandbox_http.post("/_sandbox/clock", json={"advanceSeconds": 1})
 
-    assert internal_run(client, started["runId"])["output"]["status"] == "rejected"
+    assert internal_run(sandbox_http, started["runId"])["output"]["status"] == "rejected"
 
 
-def test_timeout_fires_when_the_clock_passes_it(client: httpx.Client) -> None:
-    started = start_run(client, timeout="10m")
+def test_timeout_fires_when_the_clock_passes_it(sandbox_http: httpx.Client) -> None:
+    started = start_run(sandbox_http, timeout="10m")
 
-    client.post("/_sandbox/clock", json={"advanceSeconds": 601})
-    client.post("/_sandbox/clock", json={"advanceSeconds": 1})
+    sandbox_http.post("/_sandbox/clock", json={"advanceSeconds": 601})
+    sandbox_http.post("/_sandbox/clock", json={"advanceSeconds": 1})
 
-    token = client.get(f"{TOKENS}/{started['tokenId']}").json()
+    token = sandbox_http.get(f"{TOKENS}/{started['tokenId']}").json()
     assert token["status"] == "TIMED_OUT"
     assert token["outputIsError"] is True
     assert token["outputType"] == "application/json"
     error = json.loads(token["output"])
     assert error["code"] == "TRIGGER_WAITPOINT_TIMEOUT"
     assert error["message"] == f"Waitpoint timed out at {token['timeoutAt']}"
-    assert internal_run(client, started["runId"])["output"] == {"status": "timed-out"}
+    assert internal_run(sandbox_http, started["runId"])["output"] == {"status": "timed-out"}
     # A late completion changes nothing.
-    client.post(f"{TOKENS}/{started['tokenId']}/complete", json={"data": {"approved": True}})
-    assert client.get(f"{TOKENS}/{started['tokenId']}").json()["status"] == "TIMED_OUT"
+    sandbox_http.post(f"{TOKENS}/{started['tokenId']}/complete", json={"data": {"approved": True}})
+    assert sandbox_http.get(f"{TOKENS}/{started['tokenId']}").json()["status"] == "TIMED_OUT"
 
 
-def test_list_filters_by_status_with_the_single_filter_quirk(client: httpx.Client) -> None:
-    waiting = _create(client, tags=["a"])["id"]
-    completed = _create(client, tags=["b"])["id"]
-    timed_out = _create(client, timeout="1m")["id"]
-    client.post(f"{TOKENS}/{completed}/complete", json={"data": 1})
-    client.post("/_sandbox/clock", json={"advanceSeconds": 61})
+def test_list_filters_by_status_with_the_single_filter_quirk(sandbox_http: httpx.Client) -> None:
+    waiting = _create(sandbox_http, tags=["a"])["id"]
+    completed = _create(sandbox_http, tags=["b"])["id"]
+    timed_out = _create(sandbox_http, timeout="1m")["id"]
+    sandbox_http.post(f"{TOKENS}/{completed}/complete", json={"data": 1})
+    sandbox_http.post("/_sandbox/clock", json={"advanceSeconds": 61})
 
     def ids(**params: str) -> list[str]:
-        return [t["id"] for t in client.get(TOKENS, params=params).json()["data"]]
+        return [t["id"] for t in sandbox_http.get(TOKENS, params=params).json()["data"]]
 
     assert ids(**{"filter[status]": "WAITING"}) == [waiting]
     assert ids(**{"filter[status]": "COMPLETED"}) == [completed]
@@ -195,14 +197,14 @@ def test_list_filters_by_status_with_the_single_filter_quirk(client: httpx.Clien
         [waiting, completed, timed_out]
     )
     assert sorted(ids(**{"filter[tags]": "a,b"})) == sorted([waiting, completed])
-    assert client.get(TOKENS, params={"filter[status]": "DONE"}).status_code == 400
+    assert sandbox_http.get(TOKENS, params={"filter[status]": "DONE"}).status_code == 400
 
 
-def test_list_pages_newest_first_with_internal_id_cursors(client: httpx.Client) -> None:
-    created = [_create(client)["id"] for _ in range(3)]
+def test_list_pages_newest_first_with_internal_id_cursors(sandbox_http: httpx.Client) -> None:
+    created = [_create(sandbox_http)["id"] for _ in range(3)]
 
-    first = client.get(TOKENS, params={"page[size]": 2}).json()
-    rest = client.get(
+    first = sandbox_http.get(TOKENS, params={"page[size]": 2}).json()
+    rest = sandbox_http.get(
         TOKENS, params={"page[size]": 2, "page[after]": first["pagination"]["next"]}
     ).json()
 
@@ -227,11 +229,11 @@ def test_callback_url_completes_with_the_whole_body(any_client: httpx.Client) ->
     assert json.loads(token["output"]) == {"json": {"approved": True}}
 
 
-def test_callback_with_a_wrong_hash_is_rejected(client: httpx.Client) -> None:
-    token = _create(client)["id"]
+def test_callback_with_a_wrong_hash_is_rejected(sandbox_http: httpx.Client) -> None:
+    token = _create(sandbox_http)["id"]
 
-    wrong = client.post(f"{TOKENS}/{token}/callback/{'0' * 64}", json={})
-    not_post = client.get(f"{TOKENS}/{token}/callback/{'0' * 64}")
+    wrong = sandbox_http.post(f"{TOKENS}/{token}/callback/{'0' * 64}", json={})
+    not_post = sandbox_http.get(f"{TOKENS}/{token}/callback/{'0' * 64}")
 
     assert wrong.status_code == 401
     assert wrong.json() == {"error": "Invalid URL, hash doesn't match"}

@@ -1,4 +1,4 @@
-"""Fixtures for the read model's upkeep: a fast-failing client on the loopback sandbox."""
+"""Fixtures for the read model's upkeep: a fast-failing trigger on the loopback sandbox."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from approvals.upstream import trigger_client
 
 
 @pytest.fixture
-def client(live_sandbox: Any) -> Iterator[TriggerClient]:
-    """The dashboard's client (built from the settings) with retries that do not wait."""
+def trigger(live_sandbox: Any) -> Iterator[TriggerClient]:
+    """The dashboard's trigger (built from the settings) with retries that do not wait."""
     with trigger_client(retry=RetryPolicy(max_attempts=2, min_delay=0.001, max_delay=0.01)) as c:
         yield c
 

@@ -57,7 +57,7 @@ def _through(live_sandbox: Any, rewrite: Any) -> TriggerClient:
 
 
 def test_nan_and_infinity_in_a_payload_become_null_and_the_rest_syncs(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ) -> None:
     poison = _raw_run(
         live_sandbox,
@@ -66,7 +66,7 @@ def test_nan_and_infinity_in_a_payload_become_null_and_the_rest_syncs(
     )
     healthy = live_sandbox.start_run(description="healthy")
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.ok, report.error
     assert Approval.objects.filter(token_id=healthy["tokenId"]).exists()
@@ -76,7 +76,7 @@ def test_nan_and_infinity_in_a_payload_become_null_and_the_rest_syncs(
 
 
 def test_a_payload_nested_thousands_of_levels_deep_is_cut_and_the_rest_syncs(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ) -> None:
     deep = live_sandbox.start_run(description="deep")
     healthy = live_sandbox.start_run(description="healthy")
@@ -107,7 +107,7 @@ def test_a_payload_nested_thousands_of_levels_deep_is_cut_and_the_rest_syncs(
 def test_a_run_with_a_malformed_id_is_skipped_and_logged(
     db: None,
     live_sandbox: Any,
-    client: TriggerClient,
+    trigger: TriggerClient,
     caplog: pytest.LogCaptureFixture,
     bad_id: str,
 ) -> None:
@@ -132,7 +132,7 @@ def test_a_run_with_a_malformed_id_is_skipped_and_logged(
 
 
 def test_a_token_with_a_malformed_id_is_skipped(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ) -> None:
     hostile = live_sandbox.start_run(description="hostile token id")
     healthy = live_sandbox.start_run(description="healthy")
@@ -148,7 +148,7 @@ def test_a_token_with_a_malformed_id_is_skipped(
 
 
 def test_a_run_whose_details_keep_failing_is_skipped_then_synced_when_it_recovers(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ) -> None:
     failing = live_sandbox.start_run(description="details fail")
     healthy = live_sandbox.start_run(description="healthy")
@@ -166,12 +166,12 @@ def test_a_run_whose_details_keep_failing_is_skipped_then_synced_when_it_recover
     assert Approval.objects.filter(token_id=healthy["tokenId"]).exists()
     assert not Approval.objects.filter(token_id=failing["tokenId"]).exists()
 
-    assert sync_once(client=client).created == 1
+    assert sync_once(client=trigger).created == 1
     assert Approval.objects.filter(token_id=failing["tokenId"]).exists()
 
 
 def test_the_database_refusing_one_row_skips_only_that_row(
-    db: None, live_sandbox: Any, client: TriggerClient, monkeypatch: pytest.MonkeyPatch
+    db: None, live_sandbox: Any, trigger: TriggerClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refused = live_sandbox.start_run(description="refused by the database")
     healthy = live_sandbox.start_run(description="healthy")
@@ -185,7 +185,7 @@ def test_the_database_refusing_one_row_skips_only_that_row(
 
     monkeypatch.setattr(sync, "approval_fields", fields_the_database_refuses)
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.ok, report.error
     assert report.created == 1 and report.skipped >= 1
@@ -193,7 +193,7 @@ def test_the_database_refusing_one_row_skips_only_that_row(
 
 
 def test_the_detail_page_says_what_was_changed_to_store_the_payload(
-    db: None, live_sandbox: Any, client: TriggerClient, reviewer: Any
+    db: None, live_sandbox: Any, trigger: TriggerClient, reviewer: Any
 ) -> None:
     from django.test import Client
 
@@ -201,7 +201,7 @@ def test_the_detail_page_says_what_was_changed_to_store_the_payload(
         live_sandbox,
         '{"task": "nan-payload", "payload": {"amount": NaN}, "description": "poison"}',
     )
-    sync_once(client=client)
+    sync_once(client=trigger)
     browser = Client()
     browser.force_login(reviewer)
 

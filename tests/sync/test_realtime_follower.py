@@ -49,12 +49,12 @@ def test_the_follower_records_a_status_change(live_sandbox: Any, follower: Realt
 
 
 def test_the_follower_closes_an_approval_completed_elsewhere(
-    live_sandbox: Any, follower: RealtimeFollower, client: TriggerClient
+    live_sandbox: Any, follower: RealtimeFollower, trigger: TriggerClient
 ):
     ids = live_sandbox.start_run()
     wait_until(lambda: _approval(ids["tokenId"]))
 
-    client.waitpoints.complete(ids["tokenId"], {"approved": False})
+    trigger.waitpoints.complete(ids["tokenId"], {"approved": False})
 
     approval = wait_until(
         lambda: (a := _approval(ids["tokenId"])) and a.state != ApprovalState.PENDING and a

@@ -9,7 +9,7 @@ from approvals.sync import sync_once
 from approvals.trigger import TriggerClient
 
 
-def test_a_new_run_appears_after_one_pass(db: None, live_sandbox: Any, client: TriggerClient):
+def test_a_new_run_appears_after_one_pass(db: None, live_sandbox: Any, trigger: TriggerClient):
     ids = live_sandbox.start_run(
         task="approve-invoice",
         payload={"invoiceId": "INV-7", "amount": 1200},
@@ -20,7 +20,7 @@ def test_a_new_run_appears_after_one_pass(db: None, live_sandbox: Any, client: T
         context={"ciUrl": "https://ci.example.com/1"},
     )
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.ok and report.created == 1
     approval = Approval.objects.get(token_id=ids["tokenId"])
@@ -40,11 +40,11 @@ def test_a_new_run_appears_after_one_pass(db: None, live_sandbox: Any, client: T
 
 
 def test_search_text_holds_description_ids_payload_and_task(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ):
     ids = live_sandbox.start_run(description="Ship The Thing", payload={"service": "Billing-API"})
 
-    sync_once(client=client)
+    sync_once(client=trigger)
 
     text = Approval.objects.get(token_id=ids["tokenId"]).search_text
     assert "ship the thing" in text
@@ -52,10 +52,10 @@ def test_search_text_holds_description_ids_payload_and_task(
     assert "billing-api" in text and "deploy-production" in text
 
 
-def test_many_runs_are_read_page_by_page(db: None, live_sandbox: Any, client: TriggerClient):
+def test_many_runs_are_read_page_by_page(db: None, live_sandbox: Any, trigger: TriggerClient):
     started = [live_sandbox.start_run(description=f"run {n}") for n in range(105)]
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.created == 105
     assert Approval.objects.filter(state=ApprovalState.PENDING).count() == 105
@@ -66,12 +66,12 @@ def test_many_runs_are_read_page_by_page(db: None, live_sandbox: Any, client: Tr
 
 
 def test_a_run_without_the_approval_tag_is_ignored(
-    db: None, live_sandbox: Any, client: TriggerClient, settings: Any
+    db: None, live_sandbox: Any, trigger: TriggerClient, settings: Any
 ):
     live_sandbox.start_run()
     settings.APPROVAL_TAG = "some-other-tag"
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.ok and report.created == 0
     assert not Approval.objects.exists()

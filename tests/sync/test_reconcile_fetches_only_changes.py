@@ -12,16 +12,16 @@ from .conftest import retrieves, sandbox_run
 
 
 def test_a_second_pass_with_nothing_changed_fetches_no_details(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ):
     for n in range(3):
         live_sandbox.start_run(description=f"run {n}")
-    first = sync_once(client=client)
+    first = sync_once(client=trigger)
     assert first.created == 3
     before = retrieves(live_sandbox)
     assert before == 3
 
-    second = sync_once(client=client)
+    second = sync_once(client=trigger)
 
     assert second.ok and second.unchanged == 3
     assert second.created == second.updated == 0
@@ -30,16 +30,16 @@ def test_a_second_pass_with_nothing_changed_fetches_no_details(
     assert second.upstream_calls == 2
 
 
-def test_a_changed_run_is_fetched_again(db: None, live_sandbox: Any, client: TriggerClient):
+def test_a_changed_run_is_fetched_again(db: None, live_sandbox: Any, trigger: TriggerClient):
     changed = live_sandbox.start_run(description="before")
     live_sandbox.start_run(description="untouched")
-    sync_once(client=client)
+    sync_once(client=trigger)
     before = retrieves(live_sandbox)
     run = sandbox_run(live_sandbox, changed["runId"])
     announced = [dict(run.metadata["waitTokens"][0], description="after, with more detail")]
     live_sandbox.app.world.update_run(run.id, metadata={**run.metadata, "waitTokens": announced})
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.updated == 1 and report.unchanged == 1
     assert retrieves(live_sandbox) == before + 1

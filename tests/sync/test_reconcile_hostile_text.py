@@ -12,7 +12,7 @@ from .conftest import sandbox_run
 
 
 def test_a_huge_description_with_control_characters_is_capped_and_cleaned(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ):
     description = (
         "<script>alert(1)</script>\x00\x07 line one\n\ttabbed \u202e ünïcødé 🚀 " + "x" * 50_000
@@ -24,7 +24,7 @@ def test_a_huge_description_with_control_characters_is_capped_and_cleaned(
         tags=["<b>tag</b>"],
     )
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.created == 1
     approval = Approval.objects.get(token_id=ids["tokenId"])
@@ -40,11 +40,11 @@ def test_a_huge_description_with_control_characters_is_capped_and_cleaned(
 
 
 def test_a_huge_payload_is_stored_as_a_marked_preview(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ):
     ids = live_sandbox.start_run(payload={"blob": "z" * 400_000})
 
-    sync_once(client=client)
+    sync_once(client=trigger)
 
     approval = Approval.objects.get(token_id=ids["tokenId"])
     assert approval.payload["truncated"] is True
@@ -53,7 +53,7 @@ def test_a_huge_payload_is_stored_as_a_marked_preview(
 
 
 def test_a_malformed_announcement_is_skipped_not_fatal(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ):
     broken = live_sandbox.start_run(description="broken")
     fine = live_sandbox.start_run(description="fine")
@@ -65,7 +65,7 @@ def test_a_malformed_announcement_is_skipped_not_fatal(
     ]
     live_sandbox.app.world.update_run(run.id, metadata={"waitTokens": garbage})
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.ok and report.created == 2
     approval = Approval.objects.get(token_id=broken["tokenId"])

@@ -35,10 +35,10 @@ class CorruptTokenInLists(httpx.BaseTransport):
 
 
 def test_an_unreadable_listed_token_closes_nothing_and_the_rest_syncs(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ) -> None:
     first = live_sandbox.start_run(description="already known")
-    sync_once(client=client)
+    sync_once(client=trigger)
     later = live_sandbox.start_run(description="new this pass")
 
     with TriggerClient(
@@ -65,10 +65,10 @@ class CorruptToken(CorruptTokenInLists):
 
 
 def test_a_token_unreadable_everywhere_stays_as_it_was(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ) -> None:
     known = live_sandbox.start_run()
-    sync_once(client=client)
+    sync_once(client=trigger)
     other = live_sandbox.start_run()
     with TriggerClient(
         secret_key=live_sandbox.secret_key,

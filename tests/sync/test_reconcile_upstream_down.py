@@ -11,16 +11,16 @@ from approvals.trigger import TriggerClient
 
 
 def test_a_pass_against_a_failing_upstream_reports_the_error_and_writes_nothing(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ):
     kept = live_sandbox.start_run(description="already known")
-    sync_once(client=client)
-    client.waitpoints.complete(kept["tokenId"], {"approved": True})  # would close it
+    sync_once(client=trigger)
+    trigger.waitpoints.complete(kept["tokenId"], {"approved": True})  # would close it
     live_sandbox.start_run(description="would be new")
     before = list(Approval.objects.values_list("token_id", "state", "synced_at"))
     live_sandbox.faults(errorRate=1.0)
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert not report.ok
     assert "ServerError" in report.error
@@ -30,14 +30,14 @@ def test_a_pass_against_a_failing_upstream_reports_the_error_and_writes_nothing(
 
 
 def test_the_next_pass_after_recovery_catches_up(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ):
     live_sandbox.faults(errorRate=1.0)
     ids = live_sandbox.start_run()
-    assert not sync_once(client=client).ok
+    assert not sync_once(client=trigger).ok
     live_sandbox.faults(errorRate=0.0)
 
-    report = sync_once(client=client)
+    report = sync_once(client=trigger)
 
     assert report.ok and report.created == 1
     assert Approval.objects.get(token_id=ids["tokenId"]).state == ApprovalState.PENDING

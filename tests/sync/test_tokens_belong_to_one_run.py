@@ -32,10 +32,10 @@ def _announce_token_of_other_run(live_sandbox: Any, *, hostile: dict[str, str], 
 
 
 def test_a_run_announcing_another_runs_token_does_not_get_it(
-    db: None, live_sandbox: Any, client: TriggerClient, caplog: pytest.LogCaptureFixture
+    db: None, live_sandbox: Any, trigger: TriggerClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     hostile = live_sandbox.start_run(task="publish-article", description="Publish Q3")
-    sync_once(client=client)
+    sync_once(client=trigger)
     victim = live_sandbox.start_run(
         task="grant-access",
         description="Grant mallory ROOT on prod-database",
@@ -44,7 +44,7 @@ def test_a_run_announcing_another_runs_token_does_not_get_it(
     _announce_token_of_other_run(live_sandbox, hostile=hostile, victim_token=victim["tokenId"])
 
     with caplog.at_level(logging.WARNING, "approvals.sync"):
-        change = apply_run_change(run=client.runs.retrieve(hostile["runId"]), client=client)
+        change = apply_run_change(run=trigger.runs.retrieve(hostile["runId"]), client=trigger)
 
     assert change.created == 0
     assert not Approval.objects.filter(token_id=victim["tokenId"]).exists()
@@ -52,7 +52,7 @@ def test_a_run_announcing_another_runs_token_does_not_get_it(
         caplog.text
     )
 
-    sync_once(client=client)
+    sync_once(client=trigger)
     joined = Approval.objects.get(token_id=victim["tokenId"])
     assert joined.run_id == victim["runId"]
     assert joined.description == "Grant mallory ROOT on prod-database"
@@ -60,13 +60,13 @@ def test_a_run_announcing_another_runs_token_does_not_get_it(
 
 
 def test_the_reconcile_takes_the_announcement_from_the_tagged_run_only(
-    db: None, live_sandbox: Any, client: TriggerClient
+    db: None, live_sandbox: Any, trigger: TriggerClient
 ) -> None:
     hostile = live_sandbox.start_run(task="publish-article", description="Publish Q3")
     victim = live_sandbox.start_run(task="grant-access", description="Grant ROOT")
     _announce_token_of_other_run(live_sandbox, hostile=hostile, victim_token=victim["tokenId"])
 
-    sync_once(client=client)
+    sync_once(client=trigger)
 
     joined = Approval.objects.get(token_id=victim["tokenId"])
     assert (joined.run_id, joined.description) == (victim["runId"], "Grant ROOT")
@@ -74,7 +74,7 @@ def test_the_reconcile_takes_the_announcement_from_the_tagged_run_only(
 
 @pytest.mark.parametrize("extra_tags", [["run:run_someoneelse"], []])
 def test_a_token_tagged_with_two_runs_or_none_is_not_shown(
-    db: None, live_sandbox: Any, client: TriggerClient, extra_tags: list[str]
+    db: None, live_sandbox: Any, trigger: TriggerClient, extra_tags: list[str]
 ) -> None:
     ids = live_sandbox.start_run(description="ambiguous")
     token = live_sandbox.app.world.find_token(ids["tokenId"])
@@ -83,7 +83,7 @@ def test_a_token_tagged_with_two_runs_or_none_is_not_shown(
     else:
         token.tags[:] = [tag for tag in token.tags if not tag.startswith("run:")]
 
-    sync_once(client=client)
-    apply_run_change(run=client.runs.retrieve(ids["runId"]), client=client)
+    sync_once(client=trigger)
+    apply_run_change(run=trigger.runs.retrieve(ids["runId"]), client=trigger)
 
     assert not Approval.objects.filter(token_id=ids["tokenId"]).exists()

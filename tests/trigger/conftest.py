@@ -1,4 +1,4 @@
-"""Fixtures for the client's focused tests: a scripted loopback server and fast retries."""
+"""Fixtures for the trigger's focused tests: a scripted loopback server and fast retries."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def policy(sleeps: Sleeps) -> RetryPolicy:
 
 
 @pytest.fixture
-def client(server: ScriptedServer, policy: RetryPolicy) -> Iterator[TriggerClient]:
+def trigger(server: ScriptedServer, policy: RetryPolicy) -> Iterator[TriggerClient]:
     with TriggerClient(secret_key=SECRET, base_url=server.url, timeout=2.0, retry=policy) as c:
         yield c
 

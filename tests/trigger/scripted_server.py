@@ -2,7 +2,7 @@
 
 Each incoming request takes the next ``Reply`` from the queue (or ``fallback`` once the queue
 is empty). A reply can answer normally, stream its body in chunks, drop the connection without
-answering, cut the body short, or stall (until the server stops) so the client times out.
+answering, cut the body short, or stall (until the server stops) so the trigger times out.
 """
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ from .scripted_server import Reply, ScriptedServer, json_reply
 
 
 def test_a_run_is_parsed_with_aware_datetimes_and_extras_kept(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply(run_json(payload={"invoiceId": 42}, brandNewField=1)))
-    run = client.runs.retrieve("run_abc")
+    run = trigger.runs.retrieve("run_abc")
     assert run.status == "WAITING" and run.task_identifier == "approve-invoice"
     assert run.created_at == datetime(2025, 8, 1, 10, 0, tzinfo=UTC)
     assert run.started_at is not None and run.started_at.tzinfo is not None
@@ -43,56 +43,56 @@ def test_a_run_is_parsed_with_aware_datetimes_and_extras_kept(
     ],
 )
 def test_a_malformed_run_names_the_field(
-    server: ScriptedServer, client: TriggerClient, body: object, field: str
+    server: ScriptedServer, trigger: TriggerClient, body: object, field: str
 ) -> None:
     server.add(json_reply(body))
     with pytest.raises(MalformedResponseError) as excinfo:
-        client.runs.retrieve("run_abc")
+        trigger.runs.retrieve("run_abc")
     assert excinfo.value.field == field
     assert field in str(excinfo.value)
     assert "/api/v3/runs/run_abc" in str(excinfo.value)
 
 
 def test_a_malformed_list_item_is_skipped_and_named_by_its_index(
-    server: ScriptedServer, client: TriggerClient, caplog: pytest.LogCaptureFixture
+    server: ScriptedServer, trigger: TriggerClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.add(json_reply(page([token_json(), token_json(url=None)])))
-    listed = client.waitpoints.list_page()
+    listed = trigger.waitpoints.list_page()
     assert len(listed.data) == 1
     assert [problem.field for problem in listed.invalid] == ["data[1].url"]
     assert "data[1].url" in caplog.text
 
 
-def test_a_list_without_data_is_malformed(server: ScriptedServer, client: TriggerClient) -> None:
+def test_a_list_without_data_is_malformed(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(json_reply({"items": []}))
     with pytest.raises(MalformedResponseError) as excinfo:
-        client.runs.list_page()
+        trigger.runs.list_page()
     assert excinfo.value.field == "response.data"
 
 
-def test_bad_json_is_malformed(server: ScriptedServer, client: TriggerClient) -> None:
+def test_bad_json_is_malformed(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(Reply(body=b"<html>gateway</html>", headers={"Content-Type": "text/html"}))
     with pytest.raises(MalformedResponseError) as excinfo:
-        client.runs.retrieve("run_abc")
+        trigger.runs.retrieve("run_abc")
     assert excinfo.value.field == "body" and "not valid JSON" in str(excinfo.value)
 
 
-def test_complete_insists_on_success_true(server: ScriptedServer, client: TriggerClient) -> None:
+def test_complete_insists_on_success_true(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(json_reply({"ok": True}))
     with pytest.raises(MalformedResponseError) as excinfo:
-        client.waitpoints.complete("waitpoint_abc", {})
+        trigger.waitpoints.complete("waitpoint_abc", {})
     assert excinfo.value.field == "success"
 
 
-def _retrieved(server: ScriptedServer, client: TriggerClient, **fields: Any) -> WaitpointToken:
+def _retrieved(server: ScriptedServer, trigger: TriggerClient, **fields: Any) -> WaitpointToken:
     server.add(json_reply(token_json(**fields)))
-    return client.waitpoints.retrieve("waitpoint_abc")
+    return trigger.waitpoints.retrieve("waitpoint_abc")
 
 
-def test_superjson_output_is_decoded(server: ScriptedServer, client: TriggerClient) -> None:
+def test_superjson_output_is_decoded(server: ScriptedServer, trigger: TriggerClient) -> None:
     token = _retrieved(
         server,
-        client,
+        trigger,
         status="COMPLETED",
         output=json.dumps({"json": {"approved": True, "by": "r@example.com"}, "meta": {}}),
         outputType="application/super+json",
@@ -105,23 +105,23 @@ def test_superjson_output_is_decoded(server: ScriptedServer, client: TriggerClie
 
 
 def test_plain_json_and_text_outputs_are_decoded(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
-    as_json = _retrieved(server, client, output="[1, 2]", outputType="application/json")
-    as_text = _retrieved(server, client, output="yes, ship it", outputType="text/plain")
-    untyped = _retrieved(server, client, output='{"a": 1}')
+    as_json = _retrieved(server, trigger, output="[1, 2]", outputType="application/json")
+    as_text = _retrieved(server, trigger, output="yes, ship it", outputType="text/plain")
+    untyped = _retrieved(server, trigger, output='{"a": 1}')
     assert as_json.output == [1, 2]
     assert as_text.output == "yes, ship it"
     assert untyped.output == {"a": 1}
 
 
 def test_a_timed_out_token_exposes_the_timeout_message(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     message = "Waitpoint timed out at 2025-08-02T10:00:00.000Z"
     token = _retrieved(
         server,
-        client,
+        trigger,
         status="TIMED_OUT",
         output=json.dumps({"code": "TRIGGER_WAITPOINT_TIMEOUT", "message": message}),
         outputType="application/json",
@@ -131,13 +131,13 @@ def test_a_timed_out_token_exposes_the_timeout_message(
     assert token.timeout_error == message
 
 
-def test_token_without_optional_fields(server: ScriptedServer, client: TriggerClient) -> None:
-    token = _retrieved(server, client, timeoutAt=None, completedAfter=None, tags=None)
+def test_token_without_optional_fields(server: ScriptedServer, trigger: TriggerClient) -> None:
+    token = _retrieved(server, trigger, timeoutAt=None, completedAfter=None, tags=None)
     assert token.timeout_at is None and token.tags == () and token.output is None
 
 
 def test_token_list_refilters_the_loose_multi_status_filter(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(
         json_reply(
@@ -150,5 +150,5 @@ def test_token_list_refilters_the_loose_multi_status_filter(
             )
         )
     )
-    tokens = client.waitpoints.list_page(status=["WAITING", "TIMED_OUT"])
+    tokens = trigger.waitpoints.list_page(status=["WAITING", "TIMED_OUT"])
     assert [t.id for t in tokens] == ["waitpoint_1", "waitpoint_3"]

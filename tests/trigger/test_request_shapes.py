@@ -14,10 +14,10 @@ from .scripted_server import ScriptedServer, json_reply
 
 
 def test_every_rest_call_carries_the_sdk_headers(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply(run_json()))
-    client.runs.retrieve("run_abc")
+    trigger.runs.retrieve("run_abc")
     headers = server.requests[0].headers
     assert headers["authorization"] == f"Bearer {SECRET}"
     assert headers["content-type"] == "application/json"
@@ -28,20 +28,20 @@ def test_every_rest_call_carries_the_sdk_headers(
 
 
 def test_each_call_gets_its_own_idempotency_key(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply(run_json()), json_reply(run_json()))
-    client.runs.retrieve("run_abc")
-    client.runs.retrieve("run_abc")
+    trigger.runs.retrieve("run_abc")
+    trigger.runs.retrieve("run_abc")
     keys = {r.headers["x-trigger-request-idempotency-key"] for r in server.requests}
     assert len(keys) == 2
 
 
 def test_run_list_uses_the_servers_filter_names(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply(page([run_json()])))
-    client.runs.list_page(
+    trigger.runs.list_page(
         status=["WAITING", "DELAYED"],
         tags=["needs-approval", "invoice:42"],
         task_identifier="approve-invoice",
@@ -84,18 +84,18 @@ def test_run_list_uses_the_servers_filter_names(
 
 
 def test_run_list_sends_no_window_unless_asked(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply(page([])))
-    client.runs.list_page()
+    trigger.runs.list_page()
     assert server.requests[0].query == {}
 
 
 def test_token_list_uses_the_plural_tags_filter(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply(page([token_json()])))
-    client.waitpoints.list_page(
+    trigger.waitpoints.list_page(
         status="WAITING",
         tags=["needs-approval", "run:run_1"],
         idempotency_key="k-1",
@@ -117,10 +117,10 @@ def test_token_list_uses_the_plural_tags_filter(
     }
 
 
-def test_retrieve_paths(server: ScriptedServer, client: TriggerClient) -> None:
+def test_retrieve_paths(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(json_reply(run_json()), json_reply(token_json()))
-    client.runs.retrieve("run_abc")
-    client.waitpoints.retrieve("waitpoint_abc")
+    trigger.runs.retrieve("run_abc")
+    trigger.waitpoints.retrieve("waitpoint_abc")
     assert [r.path for r in server.requests] == [
         "/api/v3/runs/run_abc",
         "/api/v1/waitpoints/tokens/waitpoint_abc",
@@ -128,7 +128,7 @@ def test_retrieve_paths(server: ScriptedServer, client: TriggerClient) -> None:
 
 
 def test_create_token_sends_only_given_fields_and_reads_the_jwt_header(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(
         json_reply(
@@ -137,10 +137,10 @@ def test_create_token_sends_only_given_fields_and_reads_the_jwt_header(
         ),
         json_reply({"id": "waitpoint_2", "isCached": False, "url": "https://x/cb2"}),
     )
-    created = client.waitpoints.create(
+    created = trigger.waitpoints.create(
         idempotency_key="approval-42", idempotency_key_ttl="1h", timeout="24h", tags="approval"
     )
-    bare = client.waitpoints.create()
+    bare = trigger.waitpoints.create()
     assert (created.id, created.url, created.is_cached) == ("waitpoint_1", "https://x/cb", True)
     assert created.public_access_token == "jwt.value.here"
     assert bare.public_access_token is None
@@ -156,9 +156,9 @@ def test_create_token_sends_only_given_fields_and_reads_the_jwt_header(
     assert int(second.headers["content-length"]) == 2
 
 
-def test_complete_wraps_the_output_in_data(server: ScriptedServer, client: TriggerClient) -> None:
+def test_complete_wraps_the_output_in_data(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(json_reply({"success": True}))
-    client.waitpoints.complete("waitpoint_abc", {"approved": True})
+    trigger.waitpoints.complete("waitpoint_abc", {"approved": True})
     request = server.requests[0]
     assert (request.method, request.path) == (
         "POST",
@@ -168,11 +168,11 @@ def test_complete_wraps_the_output_in_data(server: ScriptedServer, client: Trigg
 
 
 def test_callback_posts_the_bare_body_without_the_key(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"success": True}))
     url = f"{server.url}/api/v1/waitpoints/tokens/waitpoint_abc/callback/abcdef"
-    client.waitpoints.complete_via_callback(url, {"approved": True, "via": "callback"})
+    trigger.waitpoints.complete_via_callback(url, {"approved": True, "via": "callback"})
     request = server.requests[0]
     assert request.path == "/api/v1/waitpoints/tokens/waitpoint_abc/callback/abcdef"
     assert request.json() == {"approved": True, "via": "callback"}
@@ -180,9 +180,9 @@ def test_callback_posts_the_bare_body_without_the_key(
     assert SECRET not in str(request.headers)
 
 
-def test_ids_are_escaped_in_paths(server: ScriptedServer, client: TriggerClient) -> None:
+def test_ids_are_escaped_in_paths(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(json_reply(run_json()))
-    client.runs.retrieve("run/../x")
+    trigger.runs.retrieve("run/../x")
     assert server.requests[0].path == "/api/v3/runs/run%2F..%2Fx"
 
 

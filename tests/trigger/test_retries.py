@@ -30,31 +30,31 @@ def test_backoff_follows_the_sdk_schedule() -> None:
 
 
 def test_a_5xx_is_retried_with_the_same_idempotency_key(
-    server: ScriptedServer, client: TriggerClient, sleeps: Sleeps
+    server: ScriptedServer, trigger: TriggerClient, sleeps: Sleeps
 ) -> None:
     server.add(json_reply({"error": "boom"}, 503), json_reply({"error": "boom"}, 502))
     server.add(json_reply(run_json()))
-    assert client.runs.retrieve("run_abc").id == "run_abc"
+    assert trigger.runs.retrieve("run_abc").id == "run_abc"
     keys = {r.headers["x-trigger-request-idempotency-key"] for r in server.requests}
     assert len(server.requests) == 3 and len(keys) == 1
     assert sleeps.delays == [0.001, 0.0016]
 
 
 def test_gives_up_after_max_attempts_with_a_server_error(
-    server: ScriptedServer, client: TriggerClient, sleeps: Sleeps
+    server: ScriptedServer, trigger: TriggerClient, sleeps: Sleeps
 ) -> None:
     server.add(*[json_reply({"error": "Internal Server Error"}, 500)] * 6)
     with pytest.raises(ServerError) as excinfo:
-        client.runs.list_page()
+        trigger.runs.list_page()
     assert len(server.requests) == 5
     assert len(sleeps.delays) == 4
     assert excinfo.value.status == 500 and excinfo.value.retryable
     assert "gave up after 5 attempts" in str(excinfo.value)
 
 
-def test_408_and_409_are_retried(server: ScriptedServer, client: TriggerClient) -> None:
+def test_408_and_409_are_retried(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(json_reply({}, 408), json_reply({}, 409), json_reply({"success": True}))
-    client.waitpoints.complete("waitpoint_abc", {"approved": True})
+    trigger.waitpoints.complete("waitpoint_abc", {"approved": True})
     assert len(server.requests) == 3
     assert all(r.json() == {"data": {"approved": True}} for r in server.requests)
 
@@ -89,70 +89,70 @@ def test_a_429_wait_is_capped_and_a_past_reset_backs_off(
 
 
 def test_a_persistent_429_raises_rate_limit_error_with_reset_at(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     reset_ms = int(time.time() * 1000) - 1000
     server.add(*[json_reply({"error": "slow down"}, 429, {"x-ratelimit-reset": str(reset_ms)})] * 5)
     with pytest.raises(RateLimitError) as excinfo:
-        client.runs.list_page()
+        trigger.runs.list_page()
     assert len(server.requests) == 5
     assert excinfo.value.reset_at is not None
     assert int(excinfo.value.reset_at.timestamp() * 1000) == reset_ms
 
 
 def test_x_should_retry_false_stops_even_a_5xx(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "no"}, 503, {"x-should-retry": "false"}))
     with pytest.raises(ServerError) as excinfo:
-        client.runs.list_page()
+        trigger.runs.list_page()
     assert len(server.requests) == 1 and not excinfo.value.retryable
 
 
 def test_a_404_is_not_retried_unless_the_server_says_so(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "Not found"}, 404))
     with pytest.raises(NotFoundError):
-        client.runs.retrieve("run_missing")
+        trigger.runs.retrieve("run_missing")
     assert len(server.requests) == 1
 
 
 def test_a_404_with_x_should_retry_true_is_retried(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "Not found"}, 404, {"x-should-retry": "true"}))
     server.add(json_reply(run_json()))
-    assert client.runs.retrieve("run_late").id == "run_abc"
+    assert trigger.runs.retrieve("run_late").id == "run_abc"
     assert len(server.requests) == 2
 
 
 def test_a_400_is_a_validation_error_and_not_retried(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "Query Error", "details": [{"path": ["status"]}]}, 400))
     with pytest.raises(ValidationError) as excinfo:
-        client.runs.list_page(status="NOPE")
+        trigger.runs.list_page(status="NOPE")
     assert len(server.requests) == 1
     assert "Query Error" in str(excinfo.value)
     assert excinfo.value.body["details"] == [{"path": ["status"]}]
 
 
 def test_a_missing_token_500_is_retried_once_then_not_found(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(*[json_reply({"error": "Internal Server Error"}, 500)] * 5)
     with pytest.raises(NotFoundError) as excinfo:
-        client.waitpoints.retrieve("waitpoint_gone")
+        trigger.waitpoints.retrieve("waitpoint_gone")
     assert len(server.requests) == 2
     assert "missing waitpoint token as 500" in str(excinfo.value)
 
 
 def test_a_token_500_that_clears_up_returns_the_token(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "Internal Server Error"}, 500), json_reply(token_json()))
-    assert client.waitpoints.retrieve("waitpoint_abc").status == "WAITING"
+    assert trigger.waitpoints.retrieve("waitpoint_abc").status == "WAITING"
 
 
 def test_a_stalled_server_times_out_as_a_transport_error(server: ScriptedServer) -> None:
@@ -170,10 +170,10 @@ def test_a_stalled_server_times_out_as_a_transport_error(server: ScriptedServer)
 
 
 def test_a_dropped_connection_is_retried(
-    server: ScriptedServer, client: TriggerClient, sleeps: Sleeps
+    server: ScriptedServer, trigger: TriggerClient, sleeps: Sleeps
 ) -> None:
     server.add(drop(), Reply(action="truncate", body=b'{"data": ['), json_reply(page([])))
-    assert list(client.runs.list()) == []
+    assert list(trigger.runs.list()) == []
     assert len(server.requests) == 3 and len(sleeps.delays) == 2
 
 
@@ -188,11 +188,11 @@ def test_connection_refused_gives_up_as_a_transport_error(sleeps: Sleeps) -> Non
 
 
 def test_unclassified_4xx_is_a_plain_trigger_error(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "Method not allowed"}, 405))
     with pytest.raises(TriggerError) as excinfo:
-        client.waitpoints.complete("waitpoint_abc", {})
+        trigger.waitpoints.complete("waitpoint_abc", {})
     assert type(excinfo.value) is TriggerError and excinfo.value.status == 405
 
 

@@ -36,13 +36,13 @@ async def test_async_client_repr_masks_the_key(server: ScriptedServer) -> None:
 
 
 def test_errors_echoing_the_key_are_redacted(
-    server: ScriptedServer, client: TriggerClient, caplog: pytest.LogCaptureFixture
+    server: ScriptedServer, trigger: TriggerClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     echo = {"error": f"Invalid API key {SECRET}", "code": "invalid_key"}
     server.add(json_reply(echo, 503), json_reply(echo, 401))
     with pytest.raises(TriggerError) as excinfo:
-        client.runs.list_page()
+        trigger.runs.list_page()
     error = excinfo.value
     assert error.status == 401 and error.code == "invalid_key"
     assert "Invalid API key tr_dev_***" in str(error)

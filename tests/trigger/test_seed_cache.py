@@ -15,28 +15,28 @@ ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def test_completed_sends_the_payload_marked_approved(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"success": True}))
     payload = {"approvedBy": "r@example.com", "comments": "ok", "approvedAt": "2025-08-01T10:00Z"}
-    client.cache.set("token:waitpoint_abc:status", {"status": "completed", "payload": payload})
+    trigger.cache.set("token:waitpoint_abc:status", {"status": "completed", "payload": payload})
     request = server.requests[0]
     assert request.path == "/api/v1/waitpoints/tokens/waitpoint_abc/complete"
     assert request.json() == {"data": {**payload, "approved": True, "decision": "approved"}}
 
 
 def test_completed_keeps_decision_fields_already_present(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"success": True}))
     payload = {"approved": True, "decision": "approved", "extra": 1}
-    client.cache.set("token:waitpoint_abc:status", {"status": "completed", "payload": payload})
+    trigger.cache.set("token:waitpoint_abc:status", {"status": "completed", "payload": payload})
     assert server.requests[0].json() == {"data": payload}
 
 
-def test_failed_sends_a_rejection_envelope(server: ScriptedServer, client: TriggerClient) -> None:
+def test_failed_sends_a_rejection_envelope(server: ScriptedServer, trigger: TriggerClient) -> None:
     server.add(json_reply({"success": True}))
-    client.cache.set(
+    trigger.cache.set(
         "token:waitpoint_abc:status",
         {"status": "failed", "error": "Budget exceeded", "rejectedBy": "r@example.com"},
     )
@@ -60,10 +60,10 @@ def test_failed_sends_a_rejection_envelope(server: ScriptedServer, client: Trigg
     ],
 )
 def test_unknown_keys_and_statuses_are_refused_locally(
-    server: ScriptedServer, client: TriggerClient, key: str, value: object, needle: str
+    server: ScriptedServer, trigger: TriggerClient, key: str, value: object, needle: str
 ) -> None:
     with pytest.raises(ValidationError) as excinfo:
-        client.cache.set(key, value)
+        trigger.cache.set(key, value)
     assert needle in str(excinfo.value)
     assert server.requests == []
 

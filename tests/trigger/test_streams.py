@@ -50,11 +50,11 @@ def test_parser_handles_any_chunking_and_line_endings() -> None:
 
 
 def test_fetch_stream_v1_reads_chunks_and_tokens(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     update = {**TOKEN_1, "description": "Ship it now"}
     server.add(sse_reply(v1_body(("1-0", TOKEN_1), ("2-0", TOKEN_2), ("3-0", update), ("4-0", 5))))
-    snapshot = client.runs.fetch_stream("run_abc", "wait-tokens")
+    snapshot = trigger.runs.fetch_stream("run_abc", "wait-tokens")
     request = server.requests[0]
     assert request.path == "/realtime/v1/streams/run_abc/wait-tokens"
     assert request.headers["accept"] == "text/event-stream"
@@ -67,26 +67,26 @@ def test_fetch_stream_v1_reads_chunks_and_tokens(
 
 
 def test_fetch_stream_v2_uses_seq_num_and_skips_command_records(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     body = v2_body((1, TOKEN_1), (2, TOKEN_2), command=True) + ": ping\n\n"
     server.add(sse_reply(body, {"X-Stream-Version": "v2"}))
-    snapshot = client.runs.fetch_stream("run_abc", "wait-tokens", last_event_id="0")
+    snapshot = trigger.runs.fetch_stream("run_abc", "wait-tokens", last_event_id="0")
     assert server.requests[0].headers["last-event-id"] == "0"
     assert snapshot.chunks == (TOKEN_1, TOKEN_2)
     assert snapshot.last_event_id == "2"
 
 
 def test_fetch_stream_of_an_unknown_run_is_not_found(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "Not found"}, 404))
     with pytest.raises(NotFoundError):
-        client.runs.fetch_stream("run_missing", "wait-tokens")
+        trigger.runs.fetch_stream("run_missing", "wait-tokens")
 
 
 def test_read_stream_reconnects_with_last_event_id(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(
         sse_reply(v1_body(("1-0", TOKEN_1))),  # window ends cleanly: reconnect
@@ -96,7 +96,7 @@ def test_read_stream_reconnects_with_last_event_id(
             chunks=[b"id: 2-0\nda", b'ta: {"id": "waitpoint_2"}\n\n'],
         ),
     )
-    stream = client.runs.read_stream("run_abc", "wait-tokens", timeout_seconds=30)
+    stream = trigger.runs.read_stream("run_abc", "wait-tokens", timeout_seconds=30)
     events = [next(stream), next(stream)]
     stream.close()
     assert events == [StreamEvent("1-0", TOKEN_1), StreamEvent("2-0", {"id": "waitpoint_2"})]
@@ -116,11 +116,11 @@ def test_read_stream_ends_at_its_overall_timeout(server: ScriptedServer) -> None
 
 
 def test_read_stream_raises_a_non_retryable_answer(
-    server: ScriptedServer, client: TriggerClient
+    server: ScriptedServer, trigger: TriggerClient
 ) -> None:
     server.add(json_reply({"error": "Not found"}, 404))
     with pytest.raises(NotFoundError):
-        list(client.runs.read_stream("run_abc", "s", timeout_seconds=5))
+        list(trigger.runs.read_stream("run_abc", "s", timeout_seconds=5))
 
 
 def test_read_stream_gives_up_after_the_failure_limit(server: ScriptedServer) -> None:
