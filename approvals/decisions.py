@@ -207,6 +207,42 @@ def decide(
     rejection; ``api_token`` is the token the JSON API was called with, if any (the audit
     log records it and who issued it). Raises a ``DecisionError`` (nothing saved) when the
     verdict is refused."""
+    checked = _check(
+        token_id=token_id, actor=actor, verdict=verdict, comment=comment, fields=fields
+    )
+    with transaction.atomic():
+        approval, vote, decision = _record(
+            approval_pk=checked.approval.pk, actor=actor, verdict=verdict, text=checked.text,
+            fields=checked.fields, rules=checked.rules, api_token=api_token,
+        )  # fmt: skip
+    if decision is None:
+        return _awaiting_more(approval, vote, checked.rules)
+    state: str = decision.delivery_state
+    if deliver_now:
+        state = _deliver_after_commit(decision)
+    return DecisionResult(
+        approval=approval,
+        vote=vote,
+        decision=decision,
+        delivery=state,
+        message=outcome_message(decision),
+    )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A verdict that passed every check made before the row lock."""
+
+    approval: Approval
+    rules: Rules
+    text: str
+    fields: dict[str, Any]
+
+
+def _check(
+    *, token_id: str, actor: Any, verdict: str, comment: Any, fields: dict[str, Any] | None
+) -> _Checked:
+    """Steps 1 and 2: validate the input, then authorise the actor under the policy."""
     if verdict not in Verdict.values:
         raise InvalidDecision("Invalid input.", field_errors={"verdict": "Approve or reject."})
     _validate_text(verdict=verdict, comment=comment, rules=None)
@@ -230,42 +266,34 @@ def decide(
         clean_fields, errors = envelopes.validate_fields(approval.form_schema, fields)
         if errors:
             raise InvalidDecision("Some fields need attention.", field_errors=errors)
+    return _Checked(approval=approval, rules=rules, text=text, fields=clean_fields)
 
-    with transaction.atomic():
-        approval, vote, decision = _record(
-            approval_pk=approval.pk, actor=actor, verdict=verdict, text=text,
-            fields=clean_fields, rules=rules, api_token=api_token,
-        )  # fmt: skip
 
-    if decision is None:
-        count = approval.votes.filter(verdict=Verdict.APPROVE).count()
-        needed = rules.approvals_required - count
-        return DecisionResult(
-            approval=approval,
-            vote=vote,
-            decision=None,
-            delivery=AWAITING_MORE_APPROVALS,
-            message=(
-                f"Your approval is recorded ({count} of {rules.approvals_required}); "
-                f"it needs {needed} more before the run continues."
-            ),
-        )
-    state: str = decision.delivery_state
-    if deliver_now:
-        if transaction.get_connection().in_atomic_block:
-            # Called inside someone else's transaction: our rows are not committed yet, so
-            # delivering now could send a verdict that is then rolled back.
-            transaction.on_commit(lambda: _deliver_quietly(decision.pk))
-        else:
-            state = deliver(decision=decision)
-            decision.refresh_from_db()
+def _awaiting_more(approval: Approval, vote: Vote, rules: Rules) -> DecisionResult:
+    count = approval.votes.filter(verdict=Verdict.APPROVE).count()
+    needed = rules.approvals_required - count
     return DecisionResult(
         approval=approval,
         vote=vote,
-        decision=decision,
-        delivery=state,
-        message=outcome_message(decision),
+        decision=None,
+        delivery=AWAITING_MORE_APPROVALS,
+        message=(
+            f"Your approval is recorded ({count} of {rules.approvals_required}); "
+            f"it needs {needed} more before the run continues."
+        ),
     )
+
+
+def _deliver_after_commit(decision: Decision) -> str:
+    """Step 4, now when our rows are committed; the delivery state afterwards."""
+    if transaction.get_connection().in_atomic_block:
+        # Called inside someone else's transaction: our rows are not committed yet, so
+        # delivering now could send a verdict that is then rolled back.
+        transaction.on_commit(lambda: _deliver_quietly(decision.pk))
+        return str(decision.delivery_state)
+    state = deliver(decision=decision)
+    decision.refresh_from_db()
+    return state
 
 
 def _record(
@@ -278,8 +306,20 @@ def _record(
     rules: Rules,
     api_token: ApiToken | None = None,
 ) -> tuple[Approval, Vote, Decision | None]:
-    """Inside ``transaction.atomic``: the lock, the checks that need it, and the writes."""
+    """Step 3, inside ``transaction.atomic``: the lock, the checks that need it, the vote and,
+    when the policy is satisfied, the decision."""
     approval = Approval.objects.select_for_update().get(pk=approval_pk)
+    now = timezone.now()
+    _refuse_if_settled(approval, actor, now)
+    vote = _cast_vote(approval, actor, verdict, text, fields, now, api_token)
+    envelope = _settling_envelope(approval, actor, verdict, text, rules, now)
+    if envelope is None:
+        return approval, vote, None
+    decision = _settle(approval, actor, verdict, text, envelope, now, api_token)
+    return approval, vote, decision
+
+
+def _refuse_if_settled(approval: Approval, actor: Any, now: datetime) -> None:
     existing = Decision.objects.select_related("actor").filter(approval=approval).first()
     if existing is not None:
         raise AlreadyDecided(already_decided_message(existing))
@@ -288,7 +328,6 @@ def _record(
             ApprovalState(approval.state), "this approval is no longer pending"
         )
         raise ApprovalClosed(message)
-    now = timezone.now()
     if approval.expires_at is not None and approval.expires_at <= now:
         raise ApprovalClosed("this approval expired")
     previous = approval.votes.filter(actor=actor).first()
@@ -298,9 +337,20 @@ def _record(
             f" this at {timezone.localtime(previous.created_at):%Y-%m-%d %H:%M:%S %Z};"
             " it is waiting for other reviewers"
         )
+
+
+def _cast_vote(
+    approval: Approval,
+    actor: Any,
+    verdict: str,
+    text: str,
+    fields: dict[str, Any],
+    now: datetime,
+    api_token: ApiToken | None,
+) -> Vote:
     try:
         with transaction.atomic():
-            vote = Vote.objects.create(
+            return Vote.objects.create(
                 approval=approval, actor=actor, verdict=verdict, comment=text,
                 fields=fields, created_at=now, **_identity(actor), **_via(api_token),
             )  # fmt: skip
@@ -308,31 +358,44 @@ def _record(
         # Only reachable without a real row lock (SQLite): the same reviewer raced themselves.
         raise AlreadyVoted("you already voted on this approval") from None
 
+
+def _settling_envelope(
+    approval: Approval, actor: Any, verdict: str, text: str, rules: Rules, now: datetime
+) -> dict[str, Any] | None:
+    """The output the token will receive, once this vote settles the approval; ``None`` while
+    an N-of-M policy still needs approvals. One rejection settles at once."""
     label = envelopes.actor_label(actor)
     if verdict == Verdict.REJECT:
-        envelope = envelopes.rejected_envelope(rejected_by=label, reason=text, rejected_at=now)
-    else:
-        approvals = list(
-            approval.votes.filter(verdict=Verdict.APPROVE)
-            .select_related("actor")
-            .order_by("created_at", "pk")
-        )
-        if len(approvals) < rules.approvals_required:
-            return approval, vote, None
-        merged: dict[str, Any] = {}
-        for earlier in approvals:
-            merged.update(earlier.fields or {})
-        envelope = envelopes.approved_envelope(
-            approved_by=label,
-            comments=text,
-            approved_at=now,
-            fields=merged,
-            approvers=(
-                [envelopes.actor_label(v.actor) for v in approvals]
-                if rules.approvals_required > 1
-                else None
-            ),
-        )
+        return envelopes.rejected_envelope(rejected_by=label, reason=text, rejected_at=now)
+    approvals = list(approval.votes.filter(verdict=Verdict.APPROVE).order_by("created_at", "pk"))
+    if len(approvals) < rules.approvals_required:
+        return None
+    merged: dict[str, Any] = {}
+    for earlier in approvals:
+        merged.update(earlier.fields or {})
+    return envelopes.approved_envelope(
+        approved_by=label,
+        comments=text,
+        approved_at=now,
+        fields=merged,
+        # Each approver as named when they voted (the snapshot on the vote).
+        approvers=(
+            [v.actor_email or v.actor_name for v in approvals]
+            if rules.approvals_required > 1
+            else None
+        ),
+    )
+
+
+def _settle(
+    approval: Approval,
+    actor: Any,
+    verdict: str,
+    text: str,
+    envelope: dict[str, Any],
+    now: datetime,
+    api_token: ApiToken | None,
+) -> Decision:
     try:
         with transaction.atomic():
             decision = Decision.objects.create(
@@ -347,10 +410,11 @@ def _record(
     approval.state = ApprovalState.DECIDED
     approval.closed_at = now
     approval.closed_reason = (
-        f"{'approved' if verdict == Verdict.APPROVE else 'rejected'} by {label}"
+        f"{'approved' if verdict == Verdict.APPROVE else 'rejected'} by "
+        f"{envelopes.actor_label(actor)}"
     )
     approval.save(update_fields=["state", "closed_at", "closed_reason"])
-    return approval, vote, decision
+    return decision
 
 
 def decide_many(

@@ -39,3 +39,23 @@ def test_a_renamed_reviewer_still_shows_as_they_were_named(reviewer: Any, admin_
     page = admin.get(f"/approvals/{approval.token_id}/").content.decode()
     for text in (audit, history, page):
         assert old_name in text and "someone-else" not in text
+
+
+def test_an_n_of_m_envelope_names_earlier_approvers_as_they_voted(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    from tests.decisions.helpers import make_policy
+
+    make_policy(name="Two keys", approvals_required=2)
+    approval = make_approval()
+    first_email = reviewer.email
+    decide(token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False)
+    reviewer.email = "renamed@example.com"
+    reviewer.save()
+
+    result = decide(
+        token_id=approval.token_id, actor=second_reviewer, verdict="approve", deliver_now=False
+    )
+
+    assert result.decision is not None
+    assert result.decision.envelope["approvers"] == [first_email, second_reviewer.email]
