@@ -67,9 +67,10 @@ def test_the_follower_survives_a_failing_upstream(live_sandbox: Any, follower: R
         return int(live_sandbox.stats()["requests"].get("GET /realtime/v1/runs", 0))
 
     live_sandbox.faults(errorRate=1.0)
-    # A long-poll already waiting when the faults began may still answer: start the run only
-    # once a request made after them has come in (and failed).
+    # A long-poll already waiting when the faults began still answers normally. A first run
+    # wakes it; the run under test starts once a request made after the faults came in.
     failing_since = feed_requests()
+    live_sandbox.start_run(description="wakes the long-poll in flight")
     wait_until(lambda: feed_requests() >= failing_since + 1)
     ids = live_sandbox.start_run()
     failing_since = feed_requests()
