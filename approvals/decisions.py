@@ -469,7 +469,10 @@ def _deliver_concurrently(decisions: list[Decision]) -> dict[int, str]:
     wait_seconds = float(getattr(settings, "APPROVAL_BULK_WAIT_SECONDS", 10.0))
     # SQLite has one writer, and a transaction that read first cannot wait for the write
     # lock (it fails with "database is locked"): deliver one after another there.
-    concurrency = 1 if connection.vendor == "sqlite" else BULK_DELIVERY_CONCURRENCY
+    # Each delivery holds a pooled connection through its Trigger.dev calls: use at most half
+    # the pool, so that page views in this process still find connections meanwhile.
+    pool_share = max(1, int(getattr(settings, "DATABASE_POOL_MAX_SIZE", 10)) // 2)
+    concurrency = 1 if connection.vendor == "sqlite" else min(BULK_DELIVERY_CONCURRENCY, pool_share)
     pool = ThreadPoolExecutor(
         max_workers=min(concurrency, len(decisions)),
         thread_name_prefix="approvals-delivery",
