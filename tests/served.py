@@ -31,10 +31,42 @@ def database_url_of(settings_dict: dict[str, Any], **query: str) -> str:
         return f"sqlite:///{settings_dict['NAME']}"
     host = settings_dict["HOST"] or "127.0.0.1"
     url = f"postgres://{settings_dict['USER']}@{host}:{settings_dict['PORT'] or 5432}/"
-    url += settings_dict["NAME"]
+    url += str(settings_dict["NAME"])
     if query:
         url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
     return url
+
+
+@contextmanager
+def _running(
+    command: list[str], *, env: dict[str, str], probe: str, headers: dict[str, str]
+) -> Iterator[None]:
+    """Run ``command`` from the project root until the block ends; first wait (bounded) until
+    ``probe`` answers below 500, failing at once with its stderr if the process exits."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"{command[1:4]} exited: {process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            return httpx.get(probe, headers=headers, timeout=2).status_code < 500
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(answers, timeout=30)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @contextmanager
@@ -48,37 +80,22 @@ def served_dashboard(env: dict[str, str]) -> Iterator[str]:
         "DJANGO_SECRET_KEY": "served-test-secret-key-0123456789-abcdefghijklmnop",
         **env,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
-            "--log-level", "warning",
-        ],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--log-level", "warning",
+    ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"uvicorn exited: {process.stderr.read() if process.stderr else ''}"
-            )
-        try:
-            return httpx.get(f"{url}/healthz", timeout=2).status_code < 500
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, timeout=30)
+    with _running(command, env=full_env, probe=f"{url}/healthz", headers={}):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+
+
+@contextmanager
+def sandbox_command(*args: str, env: dict[str, str], key: str) -> Iterator[str]:
+    """``manage.py trigger_sandbox ARGS`` on a free port, started with exactly ``env``; yields
+    its base URL once it answers ``key``."""
+    port = free_port()
+    command = [sys.executable, "manage.py", "trigger_sandbox", "--port", str(port), *args]
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    with _running(command, env=env, probe=f"{url}/api/v1/runs", headers=headers):
+        yield url

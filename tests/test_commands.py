@@ -1,21 +1,17 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 
 from approvals.sandbox import DEFAULT_SECRET_KEY
+from tests.served import sandbox_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,12 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def _sign_in_request() -> Any:
     """Signing in always comes with a request (django-axes throttles by its address)."""
     return RequestFactory().post("/accounts/login/")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_prepare_demo_creates_a_demo_reviewer_in_sandbox_mode(db: None) -> None:
@@ -46,50 +36,18 @@ def test_prepare_demo_disables_the_demo_reviewer_with_a_real_trigger(db: None) -
 
 
 def test_trigger_sandbox_command_serves_the_api_on_loopback() -> None:
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "TRIGGER_SECRET_KEY"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "trigger_sandbox",
-            "--port",
-            str(port),
-            "--scenario",
-            "demo",
-            "--seed",
-            "5",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        response = None
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(
-                    f"http://127.0.0.1:{port}/api/v1/runs",
-                    headers={"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"},
-                    timeout=2,
-                )
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    pytest.fail(
-                        f"sandbox exited: {proc.stdout.read().decode() if proc.stdout else ''}"
-                    )
-                time.sleep(0.05)
-        assert response is not None, "sandbox did not start listening"
-        assert response.status_code == 200
-        assert len(response.json()["data"]) >= 5  # the demo scenario's pending runs
-        unauthorised = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs", timeout=2)
-        assert unauthorised.status_code == 401
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    auth = {"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
+
+    with sandbox_command(
+        "--scenario", "demo", "--seed", "5", env=env, key=DEFAULT_SECRET_KEY
+    ) as url:
+        response = httpx.get(f"{url}/api/v1/runs", headers=auth, timeout=2)
+        unauthorised = httpx.get(f"{url}/api/v1/runs", timeout=2)
+
+    assert response.status_code == 200
+    assert len(response.json()["data"]) >= 5  # the demo scenario's pending runs
+    assert unauthorised.status_code == 401
 
 
 def test_the_demo_reviewer_may_decide(db: None) -> None:

@@ -60,5 +60,6 @@ def test_a_404_right_after_complete_leaves_the_decision_pending_then_it_is_deliv
     assert Approval.objects.get(token_id=ids["tokenId"]).state == ApprovalState.DECIDED
 
     assert deliver_due(now=timezone.now() + timedelta(hours=1)) == 1
+    assert result.decision is not None
     result.decision.refresh_from_db()
     assert result.decision.delivery_state == DeliveryState.DELIVERED

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from approvals.models import Approval
-from approvals.sync import NOTE_NON_FINITE
+from approvals.sync import NOTE_NON_FINITE, reconcile
 from approvals.sync import follower as realtime_sync
 from approvals.sync.follower import RealtimeFollower
 from tests.waiting import wait_until
@@ -38,7 +38,7 @@ def test_a_run_that_cannot_be_applied_does_not_stall_the_feed(
     live_sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     poison = live_sandbox.start_run(description="cannot be applied")
-    real_apply = realtime_sync.apply_run_change
+    real_apply = reconcile.apply_run_change
     refused: list[str] = []
 
     def apply_or_fail(*, run: Any, client: Any) -> Any:

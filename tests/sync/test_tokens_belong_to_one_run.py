@@ -19,7 +19,9 @@ from approvals.trigger import TriggerClient
 from .conftest import sandbox_run
 
 
-def _announce_token_of_other_run(live_sandbox: Any, *, hostile: dict[str, str], victim_token: str):
+def _announce_token_of_other_run(
+    live_sandbox: Any, *, hostile: dict[str, str], victim_token: str
+) -> None:
     run = sandbox_run(live_sandbox, hostile["runId"])
     record = {
         "id": victim_token,
