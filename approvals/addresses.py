@@ -2,16 +2,19 @@
 
 The self-approval rule matches ``requestedBy`` with the reviewer's email or username. Task
 authors write that text, so the same person arrives in many shapes: ``Rev Iewer
-<rev@example.com>``, ``mailto:rev@example.com``, ``REV@example.com``, with a zero-width space,
-or with a full-width ``＠``. ``normalize`` brings each to one comparable form
-(docs/hardening.md, "Requesters").
+<rev@example.com>``, ``mailto:rev@example.com`` (percent-encoded or not), ``REV@example.com``,
+with a zero-width space or a variation selector, with a full-width ``＠``, or as one of a list
+of addresses. ``named`` brings each to one comparable form (docs/hardening.md, "Requesters").
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from email.utils import parseaddr
+from email.utils import getaddresses
+from urllib.parse import unquote
+
+from approvals.invisible import IGNORABLE
 
 # A bare username, as SSO providers and Django make them.
 _USERNAME = re.compile(r"[\w.+-]+")
@@ -19,44 +22,62 @@ _LOCAL_AND_DOMAIN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+|[^@\s]+@[^@\s.]+")
 
 
 def _without_invisibles(text: str) -> str:
-    # Cf: zero-width spaces and joiners, bidi controls, the soft hyphen, the BOM; Cc: controls.
+    # Cc (controls) and Cf (format characters), plus the default-ignorable characters of other
+    # categories (variation selectors, Hangul fillers), which draw nothing either.
+    text = IGNORABLE.sub("", text)
     return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc"))
 
 
 def clean(text: str) -> str:
-    """Compatibility forms folded (``＠`` is ``@``), invisible characters dropped, case folded."""
-    return _without_invisibles(unicodedata.normalize("NFKC", text)).strip().casefold()
+    """Compatibility forms folded (``＠`` is ``@``), invisible characters dropped, case folded.
+    Invisibles go before and after NFKC: between two characters they can stop a composition,
+    and NFKC maps some fillers onto others."""
+    folded = unicodedata.normalize("NFKC", _without_invisibles(text))
+    return _without_invisibles(folded).strip().casefold()
+
+
+def _address(candidate: str) -> str | None:
+    if not _LOCAL_AND_DOMAIN.fullmatch(candidate):
+        return None
+    # ``example.com.`` is the fully qualified spelling of ``example.com``.
+    return candidate[:-1] if candidate.endswith(".") else candidate
+
+
+def named(text: str | None) -> set[str]:
+    """Every address (or the username) ``text`` names, in comparable form; empty when it
+    names nobody we can tell (empty, or not parseable as addresses or a username)."""
+    if not text:
+        return set()
+    cleaned = clean(text)
+    if cleaned.startswith("mailto:"):
+        # RFC 6068: ``mailto:`` addresses, comma-separated, percent-encoded, then ``?query``.
+        cleaned = clean(unquote(cleaned[len("mailto:") :].split("?", 1)[0], errors="replace"))
+    if not cleaned:
+        return set()
+    if "@" not in cleaned:
+        return {cleaned} if _USERNAME.fullmatch(cleaned) else set()
+    found = (_address(address) for _name, address in getaddresses([cleaned]))
+    return {address for address in found if address}
 
 
 def normalize(text: str | None) -> str | None:
-    """The address (or username) ``text`` names, in comparable form; ``None`` when it names
-    nobody we can tell (empty, or not parseable as an address or a username)."""
-    if not text:
-        return None
-    cleaned = clean(text)
-    if cleaned.startswith("mailto:"):
-        cleaned = cleaned[len("mailto:") :].split("?", 1)[0]
-    if not cleaned:
-        return None
-    if "@" not in cleaned:
-        return cleaned if _USERNAME.fullmatch(cleaned) else None
-    _name, address = parseaddr(cleaned)
-    if not address or not _LOCAL_AND_DOMAIN.fullmatch(address):
-        return None
-    return address
+    """The one address (or username) ``text`` names; ``None`` when it names none, or several."""
+    found = named(text)
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def same_person(requested_by: str | None, identities: list[str]) -> bool:
     """Whether ``requested_by`` names one of ``identities`` (a user's email and username).
 
-    An unparseable ``requested_by`` counts as an unknown requester, except that it still
-    matches when one of the identities appears inside it: a malformed wrapper around the
-    reviewer's own address must not be a way round the self-approval rule."""
+    A list of requesters names each of them. An unparseable ``requested_by`` counts as an
+    unknown requester, except that it still matches when one of the identities appears
+    inside it: a malformed wrapper around the reviewer's own address must not be a way round
+    the self-approval rule."""
     mine = {n for n in (normalize(i) for i in identities) if n}
     if not requested_by or not mine:
         return False
-    theirs = normalize(requested_by)
-    if theirs is not None:
-        return theirs in mine
+    theirs = named(requested_by)
+    if theirs:
+        return not theirs.isdisjoint(mine)
     text = clean(requested_by)
     return any("@" in identity and identity in text for identity in mine)

@@ -113,41 +113,69 @@ def usable_enum(spec: dict[str, Any]) -> list[Any] | None:
     return None
 
 
+def field_supported(name: Any, spec: Any) -> bool:
+    """Whether the dashboard can show the property ``name`` as a form field and check it as
+    the task wrote it. Not when a supported keyword has a value of the wrong kind (a ``null``
+    maximum, which is what the sync stores for NaN, or a ``maxLength`` of "5"): the check would
+    be dropped. Not when no value can satisfy it (text choices that are numbers, a minimum
+    above the maximum). Not for a name the envelope reserves, or an empty one."""
+    if not isinstance(name, str) or not name or name in RESERVED_KEYS:
+        return False
+    if not isinstance(spec, dict):
+        return False
+    for key, kinds in _KEYWORDS.items():
+        if key in spec and (not isinstance(spec[key], kinds) or isinstance(spec[key], bool)):
+            return False
+    kind = spec.get("type")
+    if spec.get("enum") is not None:
+        enum = usable_enum(spec)
+        return enum is not None and (kind is None or all(_is_kind(v, kind) for v in enum))
+    if spec.get("type", "string") not in _RENDERED_TYPES:
+        return False
+    low, high = spec.get("minimum"), spec.get("maximum")
+    return low is None or high is None or low <= high
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if kind == "number":
+        return isinstance(value, int | float)
+    return False  # no choice list of booleans or structures is rendered
+
+
 def schema_problem(schema: Any) -> str | None:
     """Why the announced form cannot be shown whole (then approving is refused), or ``None``.
 
     A schema is shown whole or not at all (docs/hardening.md, "Announced forms"): one cut to a
     preview by the sync (over 256 KB), with more than ``MAX_SCHEMA_FIELDS`` fields, with a
-    list of more than ``MAX_ENUM_OPTIONS`` choices, or with a field of a type the form cannot
-    render, would otherwise be approved without some of its fields."""
+    list of more than ``MAX_ENUM_OPTIONS`` choices, with a required field it does not list, or
+    with a required field the form cannot show (``field_supported``), would otherwise be
+    approved without some of its fields, or never be approvable at all."""
     if schema is None:
         return None
     if not isinstance(schema, dict):
         return FORM_UNSUPPORTED.format(name="the form itself")
     if schema.get("truncated") is True and "preview" in schema:
         return FORM_TOO_LARGE
-    properties = schema.get("properties")
-    if properties is None:
-        return None
+    properties = schema.get("properties", {})
     if not isinstance(properties, dict):
         return FORM_UNSUPPORTED.format(name="properties")
     if len(properties) > MAX_SCHEMA_FIELDS:
         return FORM_TOO_LARGE
     listed = schema.get("required")
-    required = {str(n) for n in listed} if isinstance(listed, list) else set()
-    for name, spec in properties.items():
-        # A field the form cannot render is left out when optional (nothing is lost: the
-        # task must cope without it), and blocks approving when required.
-        if not isinstance(spec, dict):
-            renderable = False
-        elif spec.get("enum") is not None:
-            if isinstance(spec["enum"], list) and len(spec["enum"]) > MAX_ENUM_OPTIONS:
-                return FORM_TOO_LARGE
-            renderable = usable_enum(spec) is not None
-        else:
-            renderable = spec.get("type", "string") in _RENDERED_TYPES
-        if not renderable and str(name) in required:
-            return FORM_UNSUPPORTED.format(name=str(name)[:60])
+    required = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+    for spec in properties.values():
+        enum = spec.get("enum") if isinstance(spec, dict) else None
+        if isinstance(enum, list) and len(enum) > MAX_ENUM_OPTIONS:
+            return FORM_TOO_LARGE
+    # A field the form cannot show is left out when optional (nothing is lost: the task must
+    # cope without it), and blocks approving when required.
+    for name in required:
+        if name not in properties or not field_supported(name, properties[name]):
+            return FORM_UNSUPPORTED.format(name=name[:60] or "a field without a name")
     return None
 
 
@@ -171,6 +199,9 @@ def validate_fields(schema: Any, values: Any) -> tuple[dict[str, Any], dict[str,
             errors[str(name)] = "This field is not part of the approval's form."
         elif name in RESERVED_KEYS:
             errors[str(name)] = "This field name is reserved by the approval envelope."
+        elif not field_supported(name, properties[name]):
+            # Left out of the form: accepting a value would skip the checks the task asked for.
+            errors[str(name)] = "The dashboard cannot check this field as its form asks."
     required = schema.get("required") if isinstance(schema, dict) else None
     required_names = {str(n) for n in required} if isinstance(required, list) else set()
     for name, spec in properties.items():
@@ -178,7 +209,7 @@ def validate_fields(schema: Any, values: Any) -> tuple[dict[str, Any], dict[str,
             if name in required_names:
                 errors[name] = "This field is required."
             continue
-        if name in RESERVED_KEYS:
+        if name in RESERVED_KEYS or str(name) in errors:
             continue
         problem = _check_value(spec, values[name])
         if problem:

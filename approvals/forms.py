@@ -152,8 +152,8 @@ def schema_fields(schema: Any) -> dict[str, forms.Field]:
     required: list[Any] = listed if isinstance(listed, list) else []
     fields: dict[str, forms.Field] = {}
     for name, spec in schema["properties"].items():
-        if not isinstance(name, str) or not name or not isinstance(spec, dict):
-            continue
+        if not envelopes.field_supported(name, spec):
+            continue  # optional (a required one blocks approving: envelopes.schema_problem)
         field = _schema_field(spec, required=name in required)
         if field is not None:
             if field.label is None:

@@ -15,9 +15,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 logger = logging.getLogger("approvals.requests")
 
@@ -106,3 +114,35 @@ class UnstorableInputMiddleware:
         return JsonResponse(
             {"success": False, "message": "Internal error.", "code": "internal"}, status=500
         )
+
+
+# Django's own refusals (a SuspiciousOperation, BadRequest or a broken multipart body) happen
+# while it reads the request, often before any view or this middleware's try: the handlers
+# below, wired as handler400/handler500 in approvals_site/urls.py, keep those JSON under /api/.
+# Messages are fixed text: an exception's own message can quote the caller's input.
+def _bad_request_message(exception: Exception) -> tuple[int, str, str]:
+    if isinstance(exception, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return 400, "invalid", f"Too many fields in the request (at most {limit})."
+    if isinstance(exception, TooManyFilesSent):
+        return 400, "invalid", "Too many files in the request."
+    if isinstance(exception, RequestDataTooBig):
+        return 413, "too_large", "Request body too large."
+    if isinstance(exception, DisallowedHost):
+        return 400, "invalid", "The Host header names a host this server does not answer for."
+    return 400, "invalid", "Malformed request."
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api(request):
+        return defaults.bad_request(request, exception)
+    status, code, message = _bad_request_message(exception)
+    return JsonResponse({"success": False, "message": message, "code": code}, status=status)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not is_api(request):
+        return defaults.server_error(request)
+    return JsonResponse(
+        {"success": False, "message": "Internal error.", "code": "internal"}, status=500
+    )

@@ -19,6 +19,10 @@ accounts = [
     ),
 ]
 
+# Django's own 400s (malformed requests) and 500s answer JSON under /api/, pages as before.
+handler400 = "approvals.input_guard.bad_request"
+handler500 = "approvals.input_guard.server_error"
+
 urlpatterns = [
     path("accounts/", include(accounts)),
     path("admin/", admin.site.urls),

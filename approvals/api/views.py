@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from approvals import decisions, envelopes, queries
@@ -104,6 +105,10 @@ def read_json_object(request: HttpRequest, *, allowed: set[str]) -> dict[str, An
         raw = request.body
     except RequestDataTooBig:
         raise too_large from None
+    except RawPostDataException:
+        # A multipart body has been streamed into request.POST (the input guard reads form
+        # fields), so its raw bytes are gone; it was never JSON anyway.
+        raise BadRequest("Send the body as JSON (Content-Type: application/json).") from None
     if len(raw) > limit:
         raise too_large
     if not raw.strip():

@@ -14,30 +14,49 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from approvals import addresses
+from approvals.invisible import DEFAULT_IGNORABLE
 from approvals.queries import EXPIRING_SOON, trigger_run_url
 from approvals.sync import NOTE_TEXT
 
 register = template.Library()
 
-# C0 and C1 controls (but tab and newline), DEL, and the bidirectional formatting characters
-# that can make text render in a different order than it reads (the "Trojan Source" trick).
-# Also the zero-width and other format characters (soft hyphen, joiners, word joiner, BOM)
-# that make two texts look the same, such as a requester's address with one inside.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
-)
+# C0 and C1 controls (but tab and newline), DEL, the line and paragraph separators, and
+# every default-ignorable character: the bidirectional formatting characters that can make
+# text render in a different order than it reads (the "Trojan Source" trick), and the
+# zero-width characters, variation selectors and fillers that make two texts look the same,
+# such as a requester's address with one inside.
+_INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{DEFAULT_IGNORABLE}]")
 
 
 def _codepoint(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    point = ord(match.group())
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    # JSON has no \U escape: a character beyond the BMP (tag characters) is a surrogate pair.
+    point = ord(match.group())
+    if point <= 0xFFFF:
+        return f"\\u{point:04x}"
+    point -= 0x10000
+    return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
 
 
 @register.filter
 def visible(value: Any) -> str:
-    """``value`` as text with control and bidi-override characters shown as ``\\uXXXX``."""
+    """``value`` as text with control, bidi and other invisible characters shown as ``\\uXXXX``
+    (``\\UXXXXXXXX`` beyond the BMP)."""
     if value is None:
         return ""
     return _INVISIBLE.sub(_codepoint, str(value))
+
+
+@register.filter
+def unrecognised_requester(value: Any) -> bool:
+    """Whether a non-empty ``requestedBy`` names no address or username we can tell: the
+    self-approval rule cannot match such a requester, so the page says so."""
+    return bool(value) and not addresses.named(str(value))
 
 
 @register.filter
@@ -45,7 +64,7 @@ def pretty_json(value: Any) -> str:
     """Indented JSON for a ``<pre>``; non-ASCII text stays readable, invisible characters
     are written as JSON escapes (still valid JSON, now visible)."""
     text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return _INVISIBLE.sub(_codepoint, text)
+    return _INVISIBLE.sub(_json_escape, text)
 
 
 def _span(seconds: float) -> str:

@@ -117,3 +117,61 @@ def test_only_the_supported_keywords_are_run(reviewer: Any) -> None:
 
     assert errors == {"n": "Enter a number of at least 2."}
     assert clean == {"code": "a" * 60 + "!"}
+
+
+def _nan_maximum() -> dict[str, Any]:
+    """A field whose ``maximum`` was NaN: the sync stores it as null."""
+    stored, _text = capped_json({"type": "number", "maximum": float("nan")})
+    return stored  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        pytest.param({"required": ["ticket"], "properties": {}}, id="required but not listed"),
+        pytest.param({"required": ["ticket"]}, id="required and no properties at all"),
+        pytest.param({"type": "string", "enum": [1, 2]}, id="text choices that are numbers"),
+        pytest.param({"type": "integer", "minimum": 10, "maximum": 1}, id="minimum over maximum"),
+        pytest.param(_nan_maximum(), id="a maximum the sync turned to null"),
+        pytest.param({"type": "string", "maxLength": "5"}, id="a maxLength that is text"),
+        pytest.param("approvedBy", id="a name the envelope reserves"),
+        pytest.param("", id="an empty name"),
+    ],
+)
+def test_a_required_field_no_value_could_satisfy_blocks_approving_visibly(
+    reviewer: Any, schema: Any
+) -> None:
+    if isinstance(schema, str):  # the case is about the field's name
+        schema = {"required": [schema], "properties": {schema: {"type": "string"}}}
+    elif "required" not in schema:
+        schema = {"required": ["x"], "properties": {"x": schema}}
+    approval = make_approval(form_schema=schema)
+
+    with pytest.raises(NotPermitted) as refused:
+        decide(
+            token_id=approval.token_id, actor=reviewer, verdict="approve",
+            fields={"x": 5}, deliver_now=False,
+        )  # fmt: skip
+
+    assert "cannot show" in refused.value.message and len(refused.value.message) < 300
+
+
+def test_an_optional_field_with_a_broken_constraint_is_left_out_and_refused(
+    reviewer: Any,
+) -> None:
+    schema = {"properties": {"amount": _nan_maximum(), "note": {"type": "string"}}}
+    approval = make_approval(form_schema=schema)
+    assert [f.name for f in ApproveForm(schema=schema).schema_bound_fields] == ["field_note"]
+
+    with pytest.raises(InvalidDecision) as invalid:
+        decide(
+            token_id=approval.token_id, actor=reviewer, verdict="approve",
+            fields={"amount": 10**9}, deliver_now=False,
+        )  # fmt: skip
+    assert "amount" in invalid.value.field_errors
+
+    result = decide(
+        token_id=approval.token_id, actor=reviewer, verdict="approve", fields={"note": "ok"},
+        deliver_now=False,
+    )  # fmt: skip
+    assert result.decision is not None and "amount" not in result.decision.envelope

@@ -58,3 +58,44 @@ def test_the_page_shows_invisible_characters_in_the_requester(db: None, reviewer
     page = client.get(f"/approvals/{approval.token_id}/").content.decode()
 
     assert "boss@example.com\\u200b" in page
+
+
+def _hidden(email: str) -> dict[str, str]:
+    local, domain = email.split("@")
+    encoded_local = "".join(f"%{ord(ch):02x}" for ch in local)
+    return {
+        "mailto with an encoded @": f"mailto:{local}%40{domain}",
+        "mailto with an encoded local part": f"mailto:{encoded_local}@{domain}",
+        "a variation selector": f"{email}\ufe0f",
+        "a combining grapheme joiner": f"{local}\u034f@{domain}",
+        "a hangul filler": f"\u3164{email}",
+        "a mongolian free variation selector": f"{email}\u180b",
+        "a trailing dot on the domain": f"{email}.",
+        "second of two addresses": f"other@example.com, {email}",
+        "second of two named addresses": f"Other <other@example.com>, Rev <{email}>",
+    }
+
+
+@pytest.mark.parametrize("case", list(_hidden("rita@example.com")))
+def test_a_requester_behind_encodings_or_ignorable_characters_may_not_approve(
+    db: None, reviewer: Any, case: str
+) -> None:
+    approval = make_approval(requested_by=_hidden(reviewer.email)[case])
+
+    assert refusal_reason(user=reviewer, approval=approval) == SELF
+
+
+def test_the_page_shows_ignorable_characters_and_flags_an_unrecognisable_requester(
+    db: None, reviewer: Any
+) -> None:
+    client = Client()
+    client.force_login(reviewer)
+    shown = make_approval(requested_by="boss@example.com\ufe0f\u3164")
+    unknown = make_approval(requested_by="???")
+    known = make_approval(requested_by="Boss <boss@example.com>")
+
+    page = client.get(f"/approvals/{shown.token_id}/").content.decode()
+    assert "boss@example.com\\ufe0f\\u3164" in page
+    flag = "not a recognisable address or username"
+    assert flag in client.get(f"/approvals/{unknown.token_id}/").content.decode()
+    assert flag not in client.get(f"/approvals/{known.token_id}/").content.decode()
