@@ -96,6 +96,11 @@ FORM_TOO_LARGE = (
     "This request's form is too large to show here, so it cannot be approved from the"
     " dashboard; ask the task's owner for a smaller form. It can still be rejected."
 )
+FORM_ALTERED = (
+    "This request's form held values that cannot be stored as sent (such as NaN or a NUL"
+    " character), so it cannot be approved here; ask the task's owner. It can still be"
+    " rejected."
+)
 FORM_UNSUPPORTED = (
     "This request's form asks for a field the dashboard cannot show ({name}), so it cannot be"
     " approved here; ask the task's owner. It can still be rejected."
@@ -159,7 +164,7 @@ def schema_problem(schema: Any) -> str | None:
     if not isinstance(schema, dict):
         return FORM_UNSUPPORTED.format(name="the form itself")
     if schema.get("truncated") is True and "preview" in schema:
-        return FORM_TOO_LARGE
+        return FORM_ALTERED if schema.get("altered") is True else FORM_TOO_LARGE
     properties = schema.get("properties", {})
     if not isinstance(properties, dict):
         return FORM_UNSUPPORTED.format(name="properties")

@@ -446,7 +446,7 @@ def approval_fields(
         "payload": payload_value,
         "context": capped_json(context, notes)[0] if isinstance(context, dict) else None,
         "run_metadata": metadata if isinstance(metadata, dict) else {},
-        "form_schema": capped_json(schema, notes)[0] if isinstance(schema, dict) else None,
+        "form_schema": _form_schema(schema, notes),
         "upstream_notes": sorted(notes),
         "requested_by": requested_by,
         "created_at": created_at or run.created_at,
@@ -455,6 +455,32 @@ def approval_fields(
         "run_updated_at": run.updated_at,
         "search_text": search.lower()[:SEARCH_TEXT_MAX],
     }
+
+
+def _form_schema(schema: Any, notes: set[str]) -> Any:
+    """The announced form, stored whole or as a marked preview; never quietly altered. A
+    schema that cleaning had to change (NaN, NUL, too deep) becomes an "altered" preview, which
+    blocks approving with a reason (approvals.envelopes.schema_problem): a form with a changed
+    constraint must not be filled in as if it were the task's."""
+    if schema is None:
+        return None
+    malformed = not isinstance(schema, dict)
+    if malformed:
+        schema = {"announced": schema}  # not an object: shown as a preview, never as no form
+    own: set[str] = set()
+    cleaned, text = capped_json(schema, own)
+    notes |= own
+    try:
+        unchanged = json.dumps(cleaned, sort_keys=True, default=str) == json.dumps(
+            schema, sort_keys=True, default=str
+        )
+    except (ValueError, RecursionError):
+        unchanged = False
+    if isinstance(cleaned, dict) and cleaned.get("truncated") is True and NOTE_TOO_LARGE in own:
+        return cleaned
+    if own or malformed or not unchanged:
+        return {"truncated": True, "altered": True, "size": len(text), "preview": text[:2_000]}
+    return cleaned
 
 
 def _close(approval: Approval, *, state: str, reason: str, now: datetime) -> None:

@@ -208,3 +208,31 @@ def test_the_detail_page_says_what_was_changed_to_store_the_payload(
     page = browser.get(f"/approvals/{poison['tokenId']}/").content.decode()
 
     assert "NaN or Infinity, which JSON cannot hold, is shown as null." in page
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        '{"properties": {"limit": {"type": "number", "maximum": NaN}}}',
+        '{"properties": {"env": {"type": "string", "enum": ["prod\\u0000", "dev"]}}}',
+        '"not an object"',
+    ],
+)
+def test_a_form_the_sync_had_to_alter_blocks_approving_with_a_reason(
+    db: None, live_sandbox: Any, trigger: TriggerClient, reviewer: Any, schema: str
+) -> None:
+    from approvals.decisions import NotPermitted, decide
+    from approvals.envelopes import FORM_ALTERED
+
+    ids = live_sandbox.start_run(description="altered form")
+    run = live_sandbox.app.world.find_run(ids["runId"])
+    record = {**run.metadata["waitTokens"][0], "schema": json.loads(schema.replace("NaN", "1e999"))}
+    live_sandbox.app.world.update_run(run.id, metadata={**run.metadata, "waitTokens": [record]})
+
+    assert sync_once(client=trigger).ok
+    stored = Approval.objects.get(token_id=ids["tokenId"]).form_schema
+    assert isinstance(stored, dict) and stored["altered"] is True
+
+    with pytest.raises(NotPermitted) as refused:
+        decide(token_id=ids["tokenId"], actor=reviewer, verdict="approve", deliver_now=False)
+    assert refused.value.message == FORM_ALTERED

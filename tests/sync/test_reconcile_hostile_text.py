@@ -70,5 +70,8 @@ def test_a_malformed_announcement_is_skipped_not_fatal(
     assert report.ok and report.created == 2
     approval = Approval.objects.get(token_id=broken["tokenId"])
     assert approval.description == "Approval required"
-    assert approval.requested_by == "" and approval.form_schema is None
+    assert approval.requested_by == ""
+    # A schema that is not an object is kept as an "altered" preview: approving is refused
+    # with a reason rather than offered without the form (docs/hardening.md, "Announced forms").
+    assert approval.form_schema is not None and approval.form_schema["altered"] is True
     assert Approval.objects.get(token_id=fine["tokenId"]).description == "fine"
