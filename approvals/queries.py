@@ -1,9 +1,8 @@
 """Read-only queries behind the pages: the queue, the history and a run's other tokens.
 
-Everything here reads the database only; pages never call Trigger.dev (docs/design.md, "The sync
-worker"). The
-queue defers the large JSON columns so that a page of 25 rows costs the same whether a
-payload is 100 bytes or 1 MB.
+Everything here reads the database only; pages never call Trigger.dev (docs/design.md, "Read
+model"). The queue defers the large JSON columns so that a page of 25 rows costs the same
+whether a payload is 100 bytes or 1 MB.
 """
 
 from __future__ import annotations

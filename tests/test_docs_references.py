@@ -65,3 +65,23 @@ def test_no_comment_cites_a_document_outside_the_repository() -> None:
         for hit in outside.finditer(text)
     ]
     assert found == []
+
+
+# [text](target.md#anchor) between the Markdown pages; external links are not checked.
+_LINK = re.compile(r"\]\((?!https?:|mailto:)([^)\s]*)\)")
+
+
+def test_links_between_the_markdown_pages_resolve() -> None:
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in _LINK.findall(page.read_text(encoding="utf-8")):
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            name = page.relative_to(ROOT)
+            if not linked.exists():
+                broken.append(f"{name}: {target} does not exist")
+            elif anchor and linked.suffix == ".md":
+                headings = _HEADING.findall(linked.read_text(encoding="utf-8"))
+                if anchor not in {_anchor(h) for h in headings}:
+                    broken.append(f"{name}: {target} names no heading of {linked.name}")
+    assert broken == []

@@ -1,7 +1,7 @@
 """A Python client for the Trigger.dev v4 HTTP API, with the seed's surface mapped onto it.
 
 No Django here and no sandbox imports: the standard library and httpx only. See
-``docs/trigger-v4.md`` for the protocol facts this follows.
+``docs/trigger-v4.md`` for the protocol facts this follows, and ``docs/seed.md`` for the seed.
 """
 
 from __future__ import annotations

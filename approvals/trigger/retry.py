@@ -129,9 +129,8 @@ class Attempts:
             return None
         if self.missing_token and _looks_like_missing_token(response):
             # The real server reports a missing token as 500 "Internal Server Error"
-            # (docs/trigger-v4.md,
-            # "Waitpoint tokens"). Try once more in case it really was transient, then call it not
-            # found.
+            # (docs/trigger-v4.md, "Waitpoint tokens"). Try once more in case it really was
+            # transient, then call it not found.
             self._missing_token_answers += 1
             if self._missing_token_answers >= 2 or self.exhausted:
                 error = error_from_response(response, self.redact)

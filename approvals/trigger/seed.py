@@ -1,4 +1,5 @@
-"""The seed's ``cache.set("token:{id}:status", …)`` surface, mapped onto the real API.
+"""The seed's ``cache.set("token:{id}:status", …)`` surface, mapped onto the real API
+(docs/seed.md).
 
 There is no cache or KV API on the Trigger.dev server (docs/trigger-v4.md, "No cache API"). A
 ``completed`` value completes the token with its payload; a ``failed`` value completes it with a

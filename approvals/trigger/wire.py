@@ -176,9 +176,8 @@ class RunFilters:
 
 @dataclass(frozen=True)
 class TokenFilters:
-    """Filters of ``GET /api/v1/waitpoints/tokens`` (docs/trigger-v4.md, "Waitpoint tokens"). Note
-    ``filter[tags]``
-    (plural) here, ``filter[tag]`` for runs."""
+    """Filters of ``GET /api/v1/waitpoints/tokens`` (docs/trigger-v4.md, "Waitpoint tokens").
+    Note ``filter[tags]`` (plural) here, ``filter[tag]`` for runs."""
 
     status: Strings | None = None
     idempotency_key: str | None = None

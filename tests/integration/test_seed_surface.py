@@ -1,4 +1,4 @@
-"""The seed's own calls, end to end, against the sandbox."""
+"""The seed's own calls (docs/seed.md), end to end, against the sandbox."""
 
 from __future__ import annotations
 
