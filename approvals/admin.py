@@ -132,16 +132,44 @@ class VoteAdmin(ReadOnlyAdmin):
         return obj.through
 
 
+def stuck_runs(approvals: QuerySet[Approval]) -> QuerySet[Approval]:
+    """Decisions Trigger.dev accepted whose run has still not resumed (docs/live-updates.md,
+    "Stuck runs")."""
+    return approvals.filter(
+        run_stuck_at__isnull=False, run_resumed_at__isnull=True, run_finished_at__isnull=True
+    )
+
+
+class StuckRunFilter(admin.SimpleListFilter):
+    """Counts and lists the runs flagged as not resuming after their decision."""
+
+    title = "run after the decision"
+    parameter_name = "run_not_resumed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        count = stuck_runs(Approval.objects.all()).count()
+        return [("yes", f"Run not resumed ({count})")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Approval]) -> QuerySet[Approval]:
+        if self.value() == "yes":
+            return stuck_runs(queryset)
+        return queryset
+
+
 @admin.register(Approval)
 class ApprovalAdmin(ReadOnlyAdmin):
     list_display = [
         "token_id", "task_identifier", "description_short", "state", "run_status",
-        "requested_by", "created_at", "expires_at", "links",
+        "run_not_resumed", "requested_by", "created_at", "expires_at", "links",
     ]  # fmt: skip
-    list_filter = ["state", "run_status", "task_identifier"]
+    list_filter = [StuckRunFilter, "state", "run_status", "task_identifier"]
     search_fields = ["token_id", "run_id", "description", "requested_by", "task_identifier"]
     date_hierarchy = "created_at"
     readonly_fields = ["links"]
+
+    @admin.display(description="run not resumed", boolean=True)
+    def run_not_resumed(self, obj: Approval) -> bool:
+        return obj.run_is_stuck
 
     @admin.display(description="description")
     def description_short(self, obj: Approval) -> str:

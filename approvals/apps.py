@@ -11,3 +11,8 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system checks (approvals.E001 ...).
         from approvals import checks  # noqa: F401
+        from approvals.events import subscribe
+        from approvals.live.broadcast import broadcast
+
+        # The change events' subscribers (docs/live-updates.md, "Events").
+        subscribe(broadcast)

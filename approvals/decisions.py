@@ -31,6 +31,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from approvals import envelopes, limits
+from approvals.events import Kind, approval_changed
 from approvals.models import (
     ApiToken,
     Approval,
@@ -314,8 +315,10 @@ def _record(
     vote = _cast_vote(approval, actor, verdict, text, fields, now, api_token)
     envelope = _settling_envelope(approval, actor, verdict, text, rules, now)
     if envelope is None:
+        approval_changed(Kind.VOTED, approval_id=approval.pk, token_id=approval.token_id)
         return approval, vote, None
     decision = _settle(approval, actor, verdict, text, envelope, now, api_token)
+    approval_changed(Kind.DECIDED, approval_id=approval.pk, token_id=approval.token_id)
     return approval, vote, decision
 
 
@@ -629,6 +632,9 @@ def _save_delivery(decision: Decision, *, approval_state: str | None = None) -> 
     )  # fmt: skip
     if approval_state is not None:
         Approval.objects.filter(pk=decision.approval_id).update(state=approval_state)
+    approval_changed(
+        Kind.DELIVERY, approval_id=decision.approval_id, token_id=decision.approval.token_id
+    )
 
 
 def _deliver_quietly(decision_pk: int) -> None:

@@ -59,6 +59,15 @@ class Approval(models.Model):
     search_text = models.TextField(blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     synced_at = models.DateTimeField(default=timezone.now)
+    # The run after its decision was delivered, followed to its end (docs/live-updates.md,
+    # "Following the run"): when it left its parked status, when it finished and with what.
+    run_resumed_at = models.DateTimeField(null=True, blank=True)
+    run_finished_at = models.DateTimeField(null=True, blank=True)
+    run_output = models.JSONField(null=True, blank=True)
+    run_error = models.JSONField(null=True, blank=True)
+    # Set when Trigger.dev had accepted the decision but the run had still not resumed after
+    # APPROVAL_RUN_RESUME_SECONDS (a run-engine fault Trigger.dev has had).
+    run_stuck_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["expires_at", "-created_at"]
@@ -74,6 +83,29 @@ class Approval(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state == ApprovalState.PENDING
+
+    @property
+    def run_is_stuck(self) -> bool:
+        """Flagged as not resuming, and still not resumed."""
+        return (
+            self.run_stuck_at is not None
+            and self.run_resumed_at is None
+            and self.run_finished_at is None
+        )
+
+
+class Viewer(models.Model):
+    """Someone with an approval's page open: one row per websocket (docs/live-updates.md,
+    "Presence"). Rows are refreshed while the socket lives and deleted when it closes; a row
+    whose process died ages out (``seen_at``)."""
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="viewers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} viewing {self.approval_id}"
 
 
 class Verdict(models.TextChoices):

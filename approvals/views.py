@@ -32,8 +32,9 @@ from approvals.forms import (
     RejectForm,
     apply_field_errors,
 )
+from approvals.live import presence
 from approvals.models import Approval, Verdict
-from approvals.policies import policy_for, refusal_reason
+from approvals.policies import DECIDE_PERMISSION, policy_for, refusal_reason
 
 logger = logging.getLogger(__name__)
 
@@ -72,17 +73,26 @@ class BulkOutcome:
     message: str
 
 
-def _queue_context(request: HttpRequest) -> dict[str, Any]:
+def queue_context(request: HttpRequest) -> dict[str, Any]:
+    """The queue page's context for ``request.user`` and ``request.GET`` (its filters); the
+    live pushes render the same (approvals.live.fragments)."""
     facets = queries.queue_facets()
     form = QueueFilterForm(request.GET, tasks=facets["tasks"], statuses=facets["statuses"])
     page = queries.paginate(queries.pending_queue(form.filters()), request.GET.get("page"))
-    return {"filter_form": form, "page": page, "query": request.GET.urlencode()}
+    page.object_list = list(page.object_list)  # read once: the rows and who views them
+    return {
+        "filter_form": form,
+        "page": page,
+        "query": request.GET.urlencode(),
+        "may_decide": request.user.has_perm(DECIDE_PERMISSION),
+        "viewing": presence.viewing(approval.pk for approval in page.object_list),
+    }
 
 
 @require_GET
 @login_required
 def queue(request: HtmxHttpRequest) -> HttpResponse:
-    return _render(request, "approvals/queue.html", "queue-results", _queue_context(request))
+    return _render(request, "approvals/queue.html", "queue-results", queue_context(request))
 
 
 @require_POST
@@ -112,7 +122,7 @@ def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
         # Back to the same filtered page (the query string rode along in the action URL).
         query = request.GET.urlencode()
         return redirect(reverse("home") + (f"?{query}" if query else ""))
-    context = {**_queue_context(request), "bulk_form": form, "bulk_report": report}
+    context = {**queue_context(request), "bulk_form": form, "bulk_report": report}
     return _render(request, "approvals/queue.html", "queue-results", context, status=status)
 
 
@@ -197,6 +207,26 @@ def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any
                     "text": "",
                 }
             )
+    if approval.run_resumed_at:
+        events.append({"at": approval.run_resumed_at, "what": "Run resumed", "who": "", "text": ""})
+    if approval.run_stuck_at:
+        events.append(
+            {
+                "at": approval.run_stuck_at,
+                "what": "Run had not resumed after the decision was delivered",
+                "who": "",
+                "text": "",
+            }
+        )
+    if approval.run_finished_at:
+        events.append(
+            {
+                "at": approval.run_finished_at,
+                "what": f"Run ended: {approval.run_status}",
+                "who": "",
+                "text": "",
+            }
+        )
     if approval.closed_at:
         events.append(
             {
@@ -209,17 +239,27 @@ def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any
     return sorted(events, key=lambda event: event["at"])
 
 
-@require_GET
-@login_required
-def approval_detail(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
-    approval = get_object_or_404(Approval, token_id=token_id)
-    context = _panel_context(request, approval)
+def detail_context(request: HttpRequest, approval: Approval, **panel: Any) -> dict[str, Any]:
+    """The detail page's context for ``request.user``: the panel, the timeline, the run's
+    tokens and who else is viewing; the live pushes render the same."""
+    context = _panel_context(request, approval, **panel)
+    names = presence.viewing([approval.pk]).get(approval.pk, [])
+    me = presence.display_name(request.user)
     context.update(
         {
             "run_tokens": queries.run_tokens(approval),
             "timeline": _timeline(approval, context),
+            "others_viewing": [name for name in names if name != me],
         }
     )
+    return context
+
+
+@require_GET
+@login_required
+def approval_detail(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
+    approval = get_object_or_404(Approval, token_id=token_id)
+    context = detail_context(request, approval)
     return _render(request, "approvals/detail.html", "decision-panel", context)
 
 
@@ -252,12 +292,14 @@ def _decided(
         level = messages.SUCCESS if delivered_or_counted else messages.WARNING
         messages.add_message(request, level, capfirst(result.message))
         return redirect("approval_detail", token_id=approval.token_id)
-    # A fresh row: the decision and votes were written after this one was loaded.
+    # A fresh row: the decision and votes were written after this one was loaded. The panel
+    # comes with the page's other live parts (state line, run, timeline) swapped out of band,
+    # so the page never says "Approved" beside "Pending".
     fresh = Approval.objects.get(pk=approval.pk)
-    context = _panel_context(
+    context = detail_context(
         request, fresh, outcome=result.message, outcome_ok=delivered_or_counted
     )
-    return _render(request, "approvals/detail.html", "decision-panel", context)
+    return _render(request, "approvals/detail.html", "decision-panel-and-page", context)
 
 
 def _refused(
@@ -270,12 +312,10 @@ def _refused(
 ) -> HttpResponse:
     """Show why nothing was decided, beside the forms, with the matching 4xx status."""
     approval = Approval.objects.get(pk=approval.pk)
-    context = _panel_context(request, approval, outcome=message, outcome_ok=False, **forms)
-    if not _wants_partial(request):
-        context.update(
-            {"run_tokens": queries.run_tokens(approval), "timeline": _timeline(approval, context)}
-        )
-    return _render(request, "approvals/detail.html", "decision-panel", context, status=status)
+    context = detail_context(request, approval, outcome=message, outcome_ok=False, **forms)
+    return _render(
+        request, "approvals/detail.html", "decision-panel-and-page", context, status=status
+    )
 
 
 def _forbidden(

@@ -37,8 +37,9 @@ router = ProtocolTypeRouter(
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The router, plus the ASGI lifespan: with ``SYNC_IN_WEB_PROCESS`` the sync worker runs
-    on a daemon thread of this process from start-up to shutdown."""
+    """The router, plus the ASGI lifespan: live updates are sent from the server's loop, and
+    with ``SYNC_IN_WEB_PROCESS`` the sync worker runs on a daemon thread of this process from
+    start-up to shutdown."""
     if scope["type"] == "lifespan":
         await lifespan(receive, send)
         return
@@ -48,17 +49,21 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def lifespan(receive: Any, send: Any) -> None:
     from django.conf import settings
 
+    from approvals.live.broadcast import sender
     from approvals.sync.worker import BackgroundWorker
 
     worker: BackgroundWorker | None = None
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            # Live updates are sent from this loop, where the sockets are (approvals.live).
+            sender.attach(asyncio.get_running_loop())
             if settings.SYNC_IN_WEB_PROCESS:
                 worker = BackgroundWorker().start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
+            sender.attach(None)
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -65,6 +65,12 @@ APPROVAL_BULK_WAIT_SECONDS = env_float("APPROVAL_BULK_WAIT_SECONDS", 10.0, minim
 SYNC_INTERVAL_SECONDS = env_float("SYNC_INTERVAL_SECONDS", 5.0, minimum=0.1)
 SYNC_RUN_WINDOW = env_str("SYNC_RUN_WINDOW", "30d")
 SYNC_IN_WEB_PROCESS = env_bool("SYNC_IN_WEB_PROCESS", TRIGGER_USES_SANDBOX)
+# After a decision is delivered its run is followed to its end (retrieved each pass) for at
+# most this many hours; a run Trigger.dev reports resumed-by-token but still parked after
+# APPROVAL_RUN_RESUME_SECONDS is flagged on its page and counted in the admin
+# (docs/live-updates.md, "Following the run").
+SYNC_FOLLOW_RUNS_HOURS = env_float("SYNC_FOLLOW_RUNS_HOURS", 24.0, minimum=0)
+APPROVAL_RUN_RESUME_SECONDS = env_float("APPROVAL_RUN_RESUME_SECONDS", 300.0, minimum=1)
 
 # --- Django core -----------------------------------------------------------------------------
 _secret_key = env_str("DJANGO_SECRET_KEY")

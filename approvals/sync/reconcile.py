@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -30,7 +30,8 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from approvals.contract import announcements, is_valid_id, run_id_from_tags
-from approvals.models import Approval, ApprovalState, Decision
+from approvals.events import Kind, approval_changed
+from approvals.models import Approval, ApprovalState, Decision, DeliveryState
 from approvals.trigger import (
     MalformedResponseError,
     NotFoundError,
@@ -223,6 +224,8 @@ class _Plan:
     closings: list[_Closing] = field(default_factory=list)
     # Pending approvals whose run left the listing but has not ended: status only.
     statuses: dict[int, str] = field(default_factory=dict)
+    # Decided approvals whose run is followed to its end, by approval id.
+    followed: dict[int, Run] = field(default_factory=dict)
 
 
 def classify_token(
@@ -411,6 +414,7 @@ def _read(upstream: _Upstream, now: datetime) -> _Plan:
     reads = _RecordReads(upstream)
     _read_details(upstream, plan, reads)
     _read_leaving(upstream, plan, waiting, reads)
+    _read_followed(upstream, plan, reads, now)
     return plan
 
 
@@ -494,8 +498,105 @@ def _has_decision(approval: Approval) -> bool:
     return Decision.objects.filter(approval_id=approval.pk).exists()
 
 
+def _announce(kind: Kind, approval: Approval) -> None:
+    """Raise the change event (after commit; discarded with a savepoint that rolls back)."""
+    approval_changed(kind, approval_id=approval.pk, token_id=approval.token_id)
+
+
+def _differs(approval: Approval, fields: dict[str, Any]) -> bool:
+    """Whether writing ``fields`` changes anything a person could see (``synced_at`` and
+    ``run_updated_at`` alone do not)."""
+    return any(
+        getattr(approval, name) != value
+        for name, value in fields.items()
+        if name not in ("run_updated_at",)
+    )
+
+
+# --- Following a run after its decision ----------------------------------------------------------
+
+
+def _follow_run(approval: Approval, run: Run, now: datetime) -> bool:
+    """Bring a decided (or closed) approval's run up to date: its status, when it resumed,
+    when it finished and with what output. True (and an event) when anything changed."""
+    status = clean_text(run.status, STATUS_MAX)
+    fields: dict[str, Any] = {}
+    if approval.run_status != status:
+        fields["run_status"] = status
+    delivered = approval.state == ApprovalState.DECIDED and _delivered(approval)
+    if delivered and approval.run_resumed_at is None and status not in PARKED_STATUSES:
+        fields["run_resumed_at"] = now
+    if run.is_finished and approval.run_finished_at is None:
+        fields["run_finished_at"] = run.finished_at or now
+        fields["run_output"] = capped_json(run.output)[0]
+        fields["run_error"] = capped_json(run.error)[0]
+    if not fields:
+        return False
+    for name, value in fields.items():
+        setattr(approval, name, value)
+    approval.synced_at = now
+    approval.save(update_fields=[*fields, "synced_at"])
+    _announce(Kind.CHANGED, approval)
+    return True
+
+
+def _delivered(approval: Approval) -> bool:
+    return Decision.objects.filter(
+        approval_id=approval.pk, delivery_state=DeliveryState.DELIVERED
+    ).exists()
+
+
+def _flag_stuck(now: datetime) -> int:
+    """Flag decisions Trigger.dev accepted whose run has still not resumed after
+    ``APPROVAL_RUN_RESUME_SECONDS``: the token is completed but the run stays parked, which
+    Trigger.dev's run engine has done before (docs/live-updates.md, "Stuck runs"). Each is
+    flagged once; it stays flagged until its run moves."""
+    limit = now - timedelta(seconds=settings.APPROVAL_RUN_RESUME_SECONDS)
+    stuck = Approval.objects.filter(
+        state=ApprovalState.DECIDED,
+        run_stuck_at__isnull=True,
+        run_resumed_at__isnull=True,
+        run_finished_at__isnull=True,
+        run_status__in=PARKED_STATUSES,
+        decision__delivery_state=DeliveryState.DELIVERED,
+        decision__delivered_at__lte=limit,
+    )
+    flagged = 0
+    for approval in stuck.select_for_update(of=("self",)):
+        approval.run_stuck_at = now
+        approval.save(update_fields=["run_stuck_at"])
+        _announce(Kind.CHANGED, approval)
+        flagged += 1
+    return flagged
+
+
+def _followed(now: datetime) -> list[Approval]:
+    """Delivered decisions whose run has not finished, delivered within
+    ``SYNC_FOLLOW_RUNS_HOURS``: their runs are retrieved each pass until they end."""
+    since = now - timedelta(hours=settings.SYNC_FOLLOW_RUNS_HOURS)
+    return list(
+        Approval.objects.filter(
+            state=ApprovalState.DECIDED,
+            run_finished_at__isnull=True,
+            decision__delivery_state=DeliveryState.DELIVERED,
+            decision__delivered_at__gte=since,
+        ).only("id", "run_id")
+    )
+
+
+def _read_followed(upstream: _Upstream, plan: _Plan, reads: _RecordReads, now: datetime) -> None:
+    for approval in _followed(now):
+        try:
+            run = reads.read("run", approval.run_id, upstream.call, upstream.client.runs.retrieve,
+                             approval.run_id)  # fmt: skip
+        except NotFoundError:
+            continue
+        if run is not None:
+            plan.followed[approval.pk] = run
+
+
 def _guarded(
-    what: str, record_id: str, report: SyncReport, write: Callable[..., None], *args: Any
+    what: str, record_id: str, report: SyncReport, write: Callable[..., object], *args: Any
 ) -> None:
     """One record's write in a savepoint: if the database refuses it (a value cleaning did not
     foresee), that record is skipped and logged by id, and the rest of the pass is kept."""
@@ -526,6 +627,7 @@ def _write_seen(
         if approval.run_status != status:
             approval.run_status, approval.synced_at = status, now
             approval.save(update_fields=["run_status", "synced_at"])
+            _announce(Kind.CHANGED, approval)
             report.updated += 1
         else:
             report.unchanged += 1
@@ -543,16 +645,24 @@ def _write_seen(
             run=seen.run, token=seen.token, announcement=seen.announcement, payload=details.payload
         )
     if approval is None:
-        Approval.objects.create(token_id=seen.token.id, first_seen_at=now, synced_at=now, **fields)
+        created = Approval.objects.create(
+            token_id=seen.token.id, first_seen_at=now, synced_at=now, **fields
+        )
+        _announce(Kind.APPEARED, created)
         report.created += 1
         return
+    kind = Kind.CHANGED
     if approval.state != ApprovalState.PENDING:
         # Waiting again upstream (a token cannot be reopened; a wrong "gone" can).
         fields.update(state=ApprovalState.PENDING, closed_reason="", closed_at=None)
+        kind = Kind.APPEARED
+    changed = _differs(approval, fields)
     for name, value in fields.items():
         setattr(approval, name, value)
     approval.synced_at = now
     approval.save(update_fields=[*fields, "synced_at"])
+    if changed:
+        _announce(kind, approval)
     report.updated += 1
 
 
@@ -565,12 +675,14 @@ def _write_leaving(
         approval.run_status = plan.statuses[approval.pk]
         approval.synced_at = now
         approval.save(update_fields=["run_status", "synced_at"])
+        _announce(Kind.CHANGED, approval)
         report.updated += 1
         return
     if close.run_status is not None:
         approval.run_status = close.run_status
     _close(approval, state=close.state, reason=close.reason, now=now)
     approval.save(update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"])
+    _announce(Kind.LEFT, approval)
     report.closed[close.state] = report.closed.get(close.state, 0) + 1
 
 
@@ -615,6 +727,11 @@ def _write(plan: _Plan, report: SyncReport, now: datetime) -> None:
                 report,
                 now,
             )
+
+        for approval in Approval.objects.select_for_update().filter(id__in=list(plan.followed)):
+            run = plan.followed[approval.pk]
+            _guarded("run", run.id, report, _follow_run, approval, run, now)
+        _flag_stuck(now)
 
 
 def sync_once(*, client: TriggerClient | None = None, now: datetime | None = None) -> SyncReport:
@@ -783,9 +900,11 @@ def _create_announced(
     fields = approval_fields(
         run=run, token=token, announcement=announced.get(token.id, {}), payload=run.payload
     )
-    _, created = Approval.objects.get_or_create(
+    approval, created = Approval.objects.get_or_create(
         token_id=token.id, defaults={"first_seen_at": now, "synced_at": now, **fields}
     )
+    if created:
+        _announce(Kind.APPEARED, approval)
     change.created += int(created)
 
 
@@ -811,9 +930,7 @@ def _update_known(
     now: datetime,
 ) -> None:
     if _has_decision(approval) or approval.state != ApprovalState.PENDING:
-        if approval.run_status != status:
-            approval.run_status, approval.synced_at = status, now
-            approval.save(update_fields=["run_status", "synced_at"])
+        if _follow_run(approval, run, now):
             change.updated += 1
         return
     state, reason = verdicts.get(approval.pk, (None, ""))
@@ -823,6 +940,7 @@ def _update_known(
         approval.save(
             update_fields=["state", "closed_reason", "closed_at", "run_status", "synced_at"]
         )
+        _announce(Kind.LEFT, approval)
         change.closed += 1
         return
     if approval.run_status == status and approval.run_updated_at == run.updated_at:
@@ -836,8 +954,11 @@ def _update_known(
         fields.update({name: described[name] for name in _ANNOUNCED_FIELDS})
         # The payload is not re-read here, so what was noted about it stays.
         fields["upstream_notes"] = sorted({*approval.upstream_notes, *described["upstream_notes"]})
+    changed = _differs(approval, fields)
     for name, value in fields.items():
         setattr(approval, name, value)
     approval.synced_at = now
     approval.save(update_fields=[*fields, "synced_at"])
+    if changed:
+        _announce(Kind.CHANGED, approval)
     change.updated += 1

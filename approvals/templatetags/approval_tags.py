@@ -121,3 +121,11 @@ def upstream_note_texts(notes: Any) -> list[str]:
     if not isinstance(notes, list):
         return []
     return [NOTE_TEXT[note] for note in notes if note in NOTE_TEXT]
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping[key]``, or nothing: for per-row lookups (who is viewing each row)."""
+    if isinstance(mapping, dict):
+        return mapping.get(key)
+    return None

@@ -24,8 +24,12 @@
       if (isNaN(at)) return;
       var seconds = (at - now) / 1000;
       el.textContent = seconds > 0 ? "in " + span(seconds) : "expired " + span(seconds) + " ago";
-      el.classList.toggle("soon", seconds < 3600);
+      el.classList.toggle("soon", seconds > 0 && seconds < 3600);
       el.classList.toggle("expired", seconds <= 0);
+      if (seconds <= 0 && el.hasAttribute("data-live-expiry") && !expiryRefreshed) {
+        expiryRefreshed = true; // the server now renders the panel without its forms
+        send("refresh");
+      }
     });
   }
 
@@ -40,7 +44,166 @@
     });
   });
 
+
+  // --- Live updates (docs/live-updates.md) ---------------------------------------------------
+  // htmx's websocket extension swaps what the server pushes (the pages' own partials, out of
+  // band). This part only keeps what the reviewer is doing intact around those swaps, tells
+  // the socket what the page shows, and says whether the page is live.
+  var INSERT_MARK = "<!--live:insert-->";
+  var socket = null; // the extension's wrapper, once open
+  var opened = false;
+  var held = 0; // new rows held back while the reviewer is busy
+  var pointerInTable = false;
+  var expiryRefreshed = false;
+
+  function liveKind() {
+    var elt = document.querySelector("[data-live]");
+    return elt ? elt.getAttribute("data-live") : null;
+  }
+
+  function setStatus(text, state) {
+    var status = document.getElementById("live-status");
+    if (!status) return;
+    status.hidden = false;
+    status.textContent = text;
+    status.setAttribute("data-state", state);
+  }
+
+  function send(type) {
+    if (!socket) return;
+    socket.send(JSON.stringify({ type: type, query: location.search }));
+  }
+
+  // Busy: rows ticked, typing, or the pointer on the table. New rows then wait behind
+  // "Show N new" so that nothing moves under the reviewer.
+  function busy() {
+    if (document.querySelector('#queue-results input[name="token_ids"]:checked')) return true;
+    var active = document.activeElement;
+    if (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && active.type !== "checkbox") return true;
+    return pointerInTable;
+  }
+
+  function showHeld() {
+    var notice = document.getElementById("live-notice");
+    if (!notice) return;
+    notice.hidden = held === 0;
+    var count = notice.querySelector("[data-live-new-count]");
+    if (count) count.textContent = String(held);
+  }
+
+  // What a swap would lose: ticked rows, typed text, focus. Restored after the message.
+  function snapshot() {
+    var saved = { ticked: {}, values: [], focus: null };
+    document.querySelectorAll('input[name="token_ids"]:checked').forEach(function (box) {
+      saved.ticked[box.value] = true;
+    });
+    document.querySelectorAll("form textarea, form input[type=text], form input[type=number], form select").forEach(function (field) {
+      if (!field.name || !field.form || field.form.closest(".filters")) return;
+      saved.values.push({ action: field.form.getAttribute("action"), name: field.name, value: field.value });
+    });
+    var active = document.activeElement;
+    if (active && active.id) saved.focus = { id: active.id, start: active.selectionStart, end: active.selectionEnd };
+    return saved;
+  }
+
+  function restore(saved) {
+    document.querySelectorAll('input[name="token_ids"]').forEach(function (box) {
+      if (saved.ticked[box.value]) box.checked = true;
+    });
+    saved.values.forEach(function (entry) {
+      document.querySelectorAll("form").forEach(function (form) {
+        if (form.getAttribute("action") !== entry.action) return;
+        var field = form.elements.namedItem(entry.name);
+        if (field && "value" in field && field.value !== entry.value && !field.defaultValue) field.value = entry.value;
+      });
+    });
+    if (saved.focus && document.activeElement !== document.getElementById(saved.focus.id)) {
+      var elt = document.getElementById(saved.focus.id);
+      if (elt) {
+        elt.focus();
+        try { elt.setSelectionRange(saved.focus.start, saved.focus.end); } catch (e) { /* not text */ }
+      }
+    }
+  }
+
+  function updateTitle() {
+    var count = document.getElementById("queue-count");
+    var live = document.querySelector('[data-live="queue"]');
+    if (!count || !live) return;
+    document.title = "(" + count.getAttribute("data-pending") + ") " + live.getAttribute("data-title") + " · Trigger.dev approvals";
+  }
+
+  // A row that left ("approved by X just now") goes after a few seconds, once the pointer is
+  // off the table, so the rows below never move under it.
+  function sweepLeaving() {
+    var now = Date.now();
+    document.querySelectorAll("tr[data-leaving]").forEach(function (row) {
+      var at = Number(row.getAttribute("data-leave-at") || 0);
+      if (!at) {
+        row.setAttribute("data-leave-at", String(now + 6000));
+      } else if (now >= at && !pointerInTable) {
+        row.remove();
+      }
+    });
+  }
+
+  var saved = null;
+  document.addEventListener("htmx:wsOpen", function (event) {
+    socket = event.detail.socketWrapper;
+    setStatus(opened ? "Live again" : "Live", "live");
+    opened = true;
+    held = 0;
+    showHeld();
+    // Every (re)connection asks for the live parts as they are now: whatever happened
+    // while the socket was down (or before it first opened) is then on the page.
+    send("refresh");
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    socket = null;
+    var code = event.detail.event && event.detail.event.code;
+    if (code === 4401) setStatus("Signed out: reload to sign in", "off");
+    else if (code === 4404) setStatus("Not live", "off");
+    else setStatus("Reconnecting…", "reconnecting");
+  });
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var message = String(event.detail.message || "");
+    if (message.indexOf(INSERT_MARK) === 0 && liveKind() === "queue" && busy()) {
+      event.preventDefault();
+      held += 1;
+      showHeld();
+      return;
+    }
+    saved = snapshot();
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    if (saved) restore(saved);
+    saved = null;
+    updateTitle();
+    sweepLeaving();
+    tick();
+  });
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element) || !target.closest("[data-live-show-new]")) return;
+    held = 0;
+    showHeld();
+    send("refresh");
+  });
+  // The queue fetched itself (filters, pages, a bulk action): tell the socket what it shows.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "queue-results" && !event.detail.elt.closest("[data-live]")) {
+      setTimeout(function () { send("watch"); }, 0);
+    }
+    updateTitle();
+  });
+  document.addEventListener("mouseover", function (event) {
+    pointerInTable = event.target instanceof Element && !!event.target.closest("table.queue");
+  });
+  document.addEventListener("mouseleave", function () { pointerInTable = false; });
+  setInterval(sweepLeaving, 1000);
+
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSettle", tick);
-  setInterval(tick, 15000);
+  setInterval(tick, 1000);
 })();

@@ -15,7 +15,7 @@ from tests.pages.conftest import HTMX
 
 def _rows(body: str) -> list[str]:
     """The token ids of the queue's rows, in order."""
-    return re.findall(r'<tr data-token-id="([^"]+)"', body)
+    return re.findall(r'<tr id="row-\d+" data-token-id="([^"]+)"', body)
 
 
 def test_the_queue_lists_only_pending_approvals(rita: Client) -> None:

@@ -1,0 +1,277 @@
+"""The two websocket endpoints (docs/live-updates.md, "Endpoints").
+
+``/ws/approvals/``: the queue. ``/ws/approvals/<tokenId>/``: one approval. Both need a signed-in
+session (the handshake of anyone else is refused) and a same-site Origin (the router's origin
+validator, approvals_site.asgi). The browser tells the socket what it shows with one small
+JSON message, ``{"type": "refresh" | "watch", "query": "?..."}``: ``refresh`` asks for every
+live part now (sent on each (re)connection and after "Show N new"), ``watch`` only says which
+filters the queue shows (after a filter change the page fetched itself). The server answers
+and pushes HTML only: the pages' partials, swapped out of band by htmx's websocket extension.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
+
+from approvals.events import LEAVING, ApprovalEvent, Kind
+from approvals.live import fragments, groups, presence
+from approvals.models import Approval
+from approvals.policies import DECIDE_PERMISSION
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Close codes: the browser does not reconnect on these (htmx retries only 1006 and 101x).
+SIGNED_OUT = 4401
+NOT_FOUND = 4404
+# The largest message a browser sends (a command and a query string).
+MAX_COMMAND_BYTES = 4_096
+
+
+class _Shared:
+    """Renders made once per event and process, for every socket that needs the same one
+    (1,000 queue sockets on the same filters cost one query and one row render)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._futures: OrderedDict[tuple[Any, ...], asyncio.Future[Any]] = OrderedDict()
+
+    async def get(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        future = self._futures.get(key)
+        if future is None or future.get_loop() is not asyncio.get_running_loop():
+            future = asyncio.get_running_loop().create_future()
+            self._futures[key] = future
+            while len(self._futures) > self.size:
+                self._futures.popitem(last=False)
+            try:
+                future.set_result(await database_sync_to_async(make)())
+            except Exception as exc:
+                self._futures.pop(key, None)
+                future.set_exception(exc)
+                future.exception()  # retrieved here: the awaiting sockets re-raise it
+        return await asyncio.shield(future)
+
+
+shared = _Shared()
+
+
+def _still_signed_in(scope: dict[str, Any]) -> bool:
+    """Whether the socket's session still exists, unexpired, for the same user."""
+    session: SessionBase | None = scope.get("session")
+    user = scope.get("user")
+    if session is None or user is None or not session.session_key:
+        return False
+    fresh = type(session)(session.session_key)
+    data = fresh.load()  # empty when the session is gone or expired
+    active = bool(getattr(user, "is_active", False))
+    return active and str(data.get(SESSION_KEY, "")) == str(user.pk)
+
+
+def _command(text: str | None) -> dict[str, str] | None:
+    if not text or len(text) > MAX_COMMAND_BYTES:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("type") not in ("refresh", "watch"):
+        return None
+    query = data.get("query", "")
+    return {"type": str(data["type"]), "query": query if isinstance(query, str) else ""}
+
+
+class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels has no types
+    """Refuses anonymous handshakes; closes the socket once the session ends."""
+
+    groups_to_join: list[str]
+    watchdog: asyncio.Task[None] | None = None
+
+    async def signed_in(self) -> bool:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accept: the handshake is refused (HTTP 403)
+            return False
+        return True
+
+    def start_watchdog(self) -> None:
+        self.watchdog = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            if not await database_sync_to_async(_still_signed_in)(self.scope):
+                await self.close(code=SIGNED_OUT)
+                return
+            await self.beat()
+
+    async def beat(self) -> None:
+        """Each heartbeat while signed in (the detail socket refreshes its presence)."""
+
+    def request(self, path: str, query: str = "") -> Any:
+        cookies = dict(self.scope.get("cookies") or {})
+        return fragments.live_request(
+            user=self.scope["user"], cookies=cookies, path=path, query=query
+        )
+
+    async def disconnect(self, code: int) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.watchdog
+
+
+class QueueConsumer(_SignedInConsumer):
+    """The queue's socket: the count, rows changing and leaving, new rows in place."""
+
+    async def connect(self) -> None:
+        if not await self.signed_in():
+            return
+        user = self.scope["user"]
+        self.may_decide: bool = await database_sync_to_async(user.has_perm)(DECIDE_PERMISSION)
+        self.query = ""
+        self.shown: set[int] | None = None  # the rows the browser shows; None: not told yet
+        await self.channel_layer.group_add(groups.QUEUE, self.channel_name)
+        await self.accept()
+        self.start_watchdog()
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        await self.channel_layer.group_discard(groups.QUEUE, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        command = _command(text_data)
+        if command is None:
+            return
+        self.query = fragments.normalise_query(command["query"])
+        if command["type"] == "refresh":
+            html, ids = await database_sync_to_async(self._results)()
+            self.shown = set(ids)
+            await self.send(text_data=html)
+        else:
+            snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
+            self.shown = set(snapshot.on_page)
+
+    def _results(self) -> tuple[str, list[int]]:
+        return fragments.queue_results(self.request("/", self.query))
+
+    async def approval_event(self, message: dict[str, Any]) -> None:
+        if self.shown is None:
+            return
+        event = ApprovalEvent.from_message(message)
+        for part in await self._push(event, self.shown):
+            if part:
+                await self.send(text_data=part)
+
+    async def _row(self, event: ApprovalEvent, *, leaving: bool, fresh: bool = False) -> str:
+        key = (event.id, "row", self.may_decide, leaving, fresh)
+        return await shared.get(
+            key,
+            lambda: fragments.queue_row(
+                event.approval_id, may_decide=self.may_decide, leaving=leaving, fresh=fresh
+            ),
+        )
+
+    async def _push(self, event: ApprovalEvent, shown: set[int]) -> list[str]:
+        pk = event.approval_id
+        if event.kind == Kind.PRESENCE:
+            return [await self._row(event, leaving=False)] if pk in shown else []
+        query = self.query
+        snapshot = await shared.get(
+            (event.id, "snapshot", query), lambda: fragments.queue_snapshot(query)
+        )
+        parts = [snapshot.count_html]
+        on_page = snapshot.on_page
+        if event.kind in LEAVING or (pk in shown and pk not in on_page):
+            if pk in shown:
+                shown.discard(pk)
+                parts.append(await self._row(event, leaving=True))
+            return parts
+        if pk not in on_page:
+            return parts  # on another page, or filtered out: the count says enough
+        if pk in shown:
+            parts.append(await self._row(event, leaving=False))
+            return parts
+        position = on_page.index(pk)
+        after = on_page[position - 1] if position else None
+        if not shown or (after is not None and after not in shown):
+            # The browser's table cannot take the row in place (it showed no rows, or not
+            # the one before it): send the whole results, as a reload would show them.
+            html, ids = await database_sync_to_async(self._results)()
+            shown.clear()
+            shown.update(ids)
+            return [*parts, fragments.INSERT_MARK + html]
+        row = await self._row(event, leaving=False, fresh=True)
+        removed = sorted(shown - set(on_page))
+        shown.difference_update(removed)
+        shown.add(pk)
+        return [*parts, fragments.inserted_row(row, after=after, removed=removed)]
+
+
+class ApprovalConsumer(_SignedInConsumer):
+    """One approval's socket: state, panel, run, timeline and who else is viewing."""
+
+    async def connect(self) -> None:
+        if not await self.signed_in():
+            return
+        token_id = str(self.scope["url_route"]["kwargs"]["token_id"])
+        approval = await database_sync_to_async(
+            lambda: Approval.objects.filter(token_id=token_id).only("pk", "token_id").first()
+        )()
+        if approval is None:
+            await self.close(code=NOT_FOUND)
+            return
+        self.approval_id: int = approval.pk
+        self.path = f"/approvals/{token_id}/"
+        await self.channel_layer.group_add(groups.approval(approval.pk), self.channel_name)
+        await self.accept()
+        await database_sync_to_async(presence.join)(
+            channel_name=self.channel_name, approval=approval, user=self.scope["user"]
+        )
+        self.start_watchdog()
+
+    async def beat(self) -> None:
+        await database_sync_to_async(presence.heartbeat)(channel_name=self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        await super().disconnect(code)
+        approval_id = getattr(self, "approval_id", None)
+        if approval_id is None:
+            return
+        await self.channel_layer.group_discard(groups.approval(approval_id), self.channel_name)
+        await database_sync_to_async(presence.leave)(channel_name=self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        command = _command(text_data)
+        if command is not None and command["type"] == "refresh":
+            await self._send_all()
+
+    async def _send_all(self) -> None:
+        request = self.request(self.path)
+        html = await database_sync_to_async(fragments.detail_live)(request, self.approval_id)
+        if html:
+            await self.send(text_data=html)
+
+    async def approval_event(self, message: dict[str, Any]) -> None:
+        event = ApprovalEvent.from_message(message)
+        if event.approval_id != self.approval_id:
+            return
+        if event.kind == Kind.PRESENCE:
+            request = self.request(self.path)
+            html = await database_sync_to_async(fragments.detail_presence)(
+                request, self.approval_id
+            )
+            await self.send(text_data=html)
+            return
+        await self._send_all()
