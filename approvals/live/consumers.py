@@ -140,8 +140,10 @@ class QueueConsumer(_SignedInConsumer):
             return
         user = self.scope["user"]
         self.may_decide: bool = await database_sync_to_async(user.has_perm)(DECIDE_PERMISSION)
+        # Until the browser says otherwise ("watch"), it shows the unfiltered first page.
         self.query = ""
-        self.shown: set[int] | None = None  # the rows the browser shows; None: not told yet
+        snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
+        self.shown: set[int] = set(snapshot.on_page)  # the rows the browser shows
         await self.channel_layer.group_add(groups.QUEUE, self.channel_name)
         await self.accept()
         self.start_watchdog()
@@ -167,8 +169,6 @@ class QueueConsumer(_SignedInConsumer):
         return fragments.queue_results(self.request("/", self.query))
 
     async def approval_event(self, message: dict[str, Any]) -> None:
-        if self.shown is None:
-            return
         event = ApprovalEvent.from_message(message)
         for part in await self._push(event, self.shown):
             if part:

@@ -124,9 +124,11 @@ class SandboxApp:
     ) -> None:
         self.clock = Clock()
         self.world = World(self.clock, seed=seed)
-        self.scenario = Scenario(self.world, name=scenario, seed=seed, status_mode=status_mode)
-        self.faults = Faults()
         self.config = SandboxConfig()
+        self.scenario = Scenario(
+            self.world, name=scenario, seed=seed, status_mode=status_mode, config=self.config
+        )
+        self.faults = Faults()
         self.stats = Stats()
         self.secret_key = secret_key
         self.tick_interval = tick_interval

@@ -19,6 +19,9 @@ class SandboxConfig:
     live_poll_seconds: float = 20.0
     # How long an SSE stream stays open when the request has no Timeout-Seconds header.
     default_stream_timeout_seconds: float = 60.0
+    # False emulates a run-engine fault Trigger.dev has had: a completed token whose run
+    # never resumes (the dashboard flags such runs; docs/live-updates.md, "Stuck runs").
+    resume_runs: bool = True
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -41,6 +44,10 @@ class SandboxConfig:
                     else "default_stream_timeout_seconds"
                 )
                 staged[attr] = float(value)
+            elif name == "resumeRuns":
+                if not isinstance(value, bool):
+                    raise ConfigError("resumeRuns must be true or false")
+                staged["resume_runs"] = value
             else:
                 raise ConfigError(f"Unknown config setting: {name}")
         with self._lock:
@@ -53,9 +60,15 @@ class SandboxConfig:
                 "streamVersion": self.stream_version,
                 "livePollSeconds": self.live_poll_seconds,
                 "defaultStreamTimeoutSeconds": self.default_stream_timeout_seconds,
+                "resumeRuns": self.resume_runs,
             }
 
     def reset(self) -> None:
         self.update(
-            {"streamVersion": "v1", "livePollSeconds": 20.0, "defaultStreamTimeoutSeconds": 60.0}
+            {
+                "streamVersion": "v1",
+                "livePollSeconds": 20.0,
+                "defaultStreamTimeoutSeconds": 60.0,
+                "resumeRuns": True,
+            }
         )

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from approvals.sandbox import tokens
+from approvals.sandbox.config import SandboxConfig
 from approvals.sandbox.models import TOKEN_COMPLETED, Run, Token, iso
 from approvals.sandbox.world import World
 
@@ -173,7 +174,15 @@ _GENERATORS = [_deploy, _invoice, _article, _refund, _access]
 
 
 class Scenario:
-    def __init__(self, world: World, *, name: str = "demo", seed: int = 0, status_mode: str = "v4"):
+    def __init__(
+        self,
+        world: World,
+        *,
+        name: str = "demo",
+        seed: int = 0,
+        status_mode: str = "v4",
+        config: SandboxConfig | None = None,
+    ):
         if name not in SCENARIOS:
             raise ValueError(f"scenario must be one of {SCENARIOS}, not {name!r}")
         if status_mode not in STATUS_MODES:
@@ -182,6 +191,7 @@ class Scenario:
         self.name = name
         self.seed = seed
         self.status_mode = status_mode
+        self.config = config or SandboxConfig()
         self._tick_lock = threading.Lock()
         self._rng = random.Random(f"scenario-{seed}")
         self._next_arrival: float | None = None
@@ -322,7 +332,11 @@ class Scenario:
             for run in list(world.runs.values()):
                 if run.waiting_on_token is not None:
                     token = world.tokens.get(run.waiting_on_token)
-                    if token is not None and token.status == TOKEN_COMPLETED:
+                    if (
+                        token is not None
+                        and token.status == TOKEN_COMPLETED
+                        and self.config.resume_runs
+                    ):
                         self._resume(run, token, now)
                 elif run.finish_at is not None and run.finish_at <= now:
                     self._finish(run)
