@@ -17,10 +17,12 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 
@@ -73,8 +75,8 @@ def _still_signed_in(scope: dict[str, Any]) -> bool:
     user = scope.get("user")
     if session is None or user is None or not session.session_key:
         return False
-    fresh = type(session)(session.session_key)
-    data = fresh.load()  # empty when the session is gone or expired
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    data = store(session.session_key).load()  # empty when the session is gone or expired
     active = bool(getattr(user, "is_active", False))
     return active and str(data.get(SESSION_KEY, "")) == str(user.pk)
 
@@ -111,10 +113,16 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-            if not await database_sync_to_async(_still_signed_in)(self.scope):
+            try:
+                signed_in = await database_sync_to_async(_still_signed_in)(self.scope)
+                if signed_in:
+                    await self.beat()
+            except Exception:  # the database is away: keep the socket, look again later
+                logger.exception("live: the session check failed")
+                continue
+            if not signed_in:
                 await self.close(code=SIGNED_OUT)
                 return
-            await self.beat()
 
     async def beat(self) -> None:
         """Each heartbeat while signed in (the detail socket refreshes its presence)."""

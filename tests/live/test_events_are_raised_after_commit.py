@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.decisions import deliver_due, decide
+from approvals.decisions import decide, deliver_due
 from approvals.events import ApprovalEvent, Kind
 from approvals.models import Approval, ApprovalPolicy, Decision
 from approvals.sync import sync_once

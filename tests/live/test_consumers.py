@@ -1,0 +1,264 @@
+"""The websocket endpoints, through the project's ASGI router (session login, origin check,
+groups), with Channels' ``WebsocketCommunicator``: who may connect, and what each user is
+pushed when an approval changes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from approvals.decisions import decide
+from approvals.models import Approval, ApprovalPolicy
+from approvals_site.asgi import router
+from tests.factories import make_approval
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("broadcasting")]
+
+# The origin check reads ALLOWED_HOSTS when the router is built (before the test settings
+# add "testserver"): a page served from 127.0.0.1.
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+WAIT = 5  # seconds: every message here comes within milliseconds
+
+
+def _cookie_for(user: Any) -> bytes:
+    """The cookies a signed-in browser sends: the session and the CSRF secret."""
+    client = Client()
+    # The backend the sign-in form uses (the first listed, django-axes', loads no users).
+    client.force_login(user, backend="approvals.auth.demo.DemoAwareModelBackend")
+    client.get("/accounts/login/")  # sets the CSRF cookie
+    return "; ".join(f"{k}={v.value}" for k, v in client.cookies.items()).encode()
+
+
+@asynccontextmanager
+async def _socket(
+    path: str, user: Any = None, *, origin: tuple[bytes, bytes] = ORIGIN
+) -> AsyncIterator[WebsocketCommunicator]:
+    headers = [origin]
+    if user is not None:
+        headers.append((b"cookie", await database_sync_to_async(_cookie_for)(user)))
+    communicator = WebsocketCommunicator(router, path, headers=headers)
+    connected, code = await communicator.connect(timeout=WAIT)
+    communicator.scope_connected = connected
+    communicator.close_code = code
+    try:
+        yield communicator
+    finally:
+        await communicator.disconnect()
+
+
+async def _until(communicator: WebsocketCommunicator, needle: str) -> str:
+    """Messages until one contains ``needle`` (bounded); returns it."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            message = await communicator.receive_from(timeout=WAIT)
+            if needle in message:
+                return str(message)
+
+
+async def _silent(communicator: WebsocketCommunicator) -> bool:
+    return bool(await communicator.receive_nothing(timeout=0.3))
+
+
+db = database_sync_to_async
+
+
+# --- Who may connect -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/ws/approvals/", "/ws/approvals/{token}/"])
+async def test_anonymous_sockets_are_refused(path: str) -> None:
+    approval = await db(make_approval)()
+    async with _socket(path.format(token=approval.token_id)) as socket:
+        assert socket.scope_connected is False
+
+
+@pytest.mark.parametrize("path", ["/ws/approvals/", "/ws/approvals/{token}/"])
+async def test_a_foreign_origin_is_refused(path: str, reviewer: Any) -> None:
+    approval = await db(make_approval)()
+    evil = (b"origin", b"http://evil.example.com")
+    async with _socket(path.format(token=approval.token_id), reviewer, origin=evil) as socket:
+        assert socket.scope_connected is False
+
+
+async def test_an_unknown_approval_closes_its_socket(reviewer: Any) -> None:
+    async with _socket("/ws/approvals/waitpoint_nosuchtoken/", reviewer) as socket:
+        assert socket.scope_connected is False
+        assert socket.close_code == 4404
+
+
+async def test_a_socket_closes_once_its_session_has_ended(
+    reviewer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from approvals.live import presence
+
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 0.05)  # the session check's period
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        assert socket.scope_connected
+        assert await _silent(socket)  # several checks pass while the session lives
+        await db(Session.objects.all().delete)()  # signed out elsewhere, or expired
+        closed = await socket.receive_output(timeout=WAIT)
+
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+# --- The queue -----------------------------------------------------------------------------------
+
+
+async def test_a_new_approval_reaches_the_queue_in_place_with_the_count(reviewer: Any) -> None:
+    first = await db(make_approval)(description="First in the queue")
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        new = await db(make_approval)(description="Arrived just now")
+        await db(_announce)(new, "appeared")
+
+        count = await _until(socket, 'id="queue-count"')
+        insert = await _until(socket, new.token_id)
+
+    assert 'data-pending="2"' in count and "hx-swap-oob" in count
+    assert insert.startswith("<!--live:insert-->")
+    assert "Arrived just now" in insert
+    assert re.search(rf'<tr id="row-{new.pk}"[^>]*class="[^"]*\bfresh\b', insert)  # highlighted
+    # In the queue's order: the first expires sooner, so the new row goes after it.
+    assert f'hx-swap-oob="afterend:#row-{first.pk}"' in insert
+
+
+async def test_each_user_is_pushed_what_their_rights_show(reviewer: Any, outsider: Any) -> None:
+    await db(make_approval)()
+    async with (
+        _socket("/ws/approvals/", reviewer) as theirs,
+        _socket("/ws/approvals/", outsider) as mine,
+    ):
+        new = await db(make_approval)(description="Rights check")
+        await db(_announce)(new, "appeared")
+        reviewer_row = await _until(theirs, new.token_id)
+        outsider_row = await _until(mine, new.token_id)
+
+    assert 'name="token_ids"' in reviewer_row
+    assert 'name="token_ids"' not in outsider_row  # nothing to tick without the right
+
+
+async def test_a_decided_row_says_who_and_cannot_be_ticked(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    approval = await db(make_approval)(description="To be decided")
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        await db(decide)(
+            token_id=approval.token_id, actor=second_reviewer, verdict="approve", deliver_now=False
+        )
+        count = await _until(socket, 'id="queue-count"')
+        row = await _until(socket, f'id="row-{approval.pk}"')
+
+    assert 'data-pending="0"' in count
+    assert "Approved by sam@example.com just now" in row
+    assert 'name="token_ids"' not in row and "data-leaving" in row
+
+
+async def test_a_refresh_sends_the_filtered_results_and_watches_them(reviewer: Any) -> None:
+    await db(make_approval)(task_identifier="deploy-production", description="Deploy")
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        await socket.send_to(text_data='{"type": "refresh", "query": "?task=refund-order"}')
+        results = await _until(socket, 'id="queue-results"')
+        assert "Nothing is waiting" in results or "No pending approval matches" in results
+
+        other = await db(make_approval)(task_identifier="deploy-production", description="Other")
+        await db(_announce)(other, "appeared")
+        count = await _until(socket, 'id="queue-count"')
+        assert 'data-pending="0"' in count  # counted under the socket's filters
+        assert await _silent(socket)  # and no row: it does not match them
+
+
+async def test_malformed_messages_from_the_browser_are_ignored(reviewer: Any) -> None:
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        for junk in ["not json", "[]", '{"type": "drop tables"}', "x" * 10_000]:
+            await socket.send_to(text_data=junk)
+        assert await _silent(socket)
+        await socket.send_to(text_data='{"type": "refresh"}')
+        assert 'id="queue-results"' in await _until(socket, 'id="queue-results"')
+
+
+# --- One approval --------------------------------------------------------------------------------
+
+
+async def test_the_detail_socket_pushes_the_decision_to_everyone_watching(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    approval = await db(make_approval)(description="Watch me")
+    path = f"/ws/approvals/{approval.token_id}/"
+    async with _socket(path, reviewer) as watching:
+        await watching.send_to(text_data='{"type": "refresh"}')
+        before = await _until(watching, 'id="decision-panel"')
+        assert "approve-form" in before  # the reviewer may decide: the forms are there
+        assert _csrf_of(before)  # with a token for their own session
+
+        await db(decide)(
+            token_id=approval.token_id, actor=second_reviewer, verdict="approve",
+            comment="LGTM", deliver_now=False,
+        )  # fmt: skip
+        after = await _until(watching, "Approved")
+
+    assert "approve-form" not in after and "reject-form" not in after
+    assert "sam" in after and "LGTM" in after
+    assert 'id="detail-state"' in after and 'id="timeline"' in after
+    assert re.search(
+        r'id="detail-state" hx-swap-oob="true">\s*<span class="state state-decided">Approved', after
+    )
+
+
+async def test_the_panel_shows_each_user_their_own_vote(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    await db(ApprovalPolicy.objects.create)(name="two", approvals_required=2)
+    approval = await db(make_approval)()
+    path = f"/ws/approvals/{approval.token_id}/"
+    async with _socket(path, reviewer) as mine, _socket(path, second_reviewer) as theirs:
+        await db(decide)(
+            token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False
+        )
+        my_panel = await _until(mine, "1 of 2")
+        their_panel = await _until(theirs, "1 of 2")
+
+    assert "You have voted" in my_panel and "approve-form" not in my_panel
+    assert "approve-form" in their_panel and "You have voted" not in their_panel
+
+
+async def test_who_else_is_viewing_is_shown_and_goes_when_they_leave(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    approval = await db(make_approval)()
+    path = f"/ws/approvals/{approval.token_id}/"
+    async with _socket(path, reviewer) as mine:
+        async with _socket(path, second_reviewer):
+            joined = await _until(mine, "Also viewing")
+        left = await _until(mine, 'id="presence"')
+
+    assert "Also viewing: sam" in joined and "rita" not in joined.split("Also viewing")[1]
+    assert "Also viewing" not in left
+
+
+async def test_queue_rows_show_who_is_viewing_them(reviewer: Any, second_reviewer: Any) -> None:
+    approval = await db(make_approval)()
+    async with (
+        _socket("/ws/approvals/", reviewer) as queue,
+        _socket(f"/ws/approvals/{approval.token_id}/", second_reviewer),
+    ):
+        row = await _until(queue, "viewing")
+    assert f'id="row-{approval.pk}"' in row and "sam" in row
+
+
+def _announce(approval: Approval, kind: str) -> None:
+    from approvals.events import Kind, approval_changed
+
+    approval_changed(Kind(kind), approval_id=approval.pk, token_id=approval.token_id)
+
+
+def _csrf_of(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    return match.group(1) if match else ""
