@@ -43,6 +43,11 @@ class _Sender:
         """Send from ``loop`` (the ASGI server's) from now on; ``None`` detaches."""
         self._attached = loop
 
+    def attach_if_unattached(self, loop: asyncio.AbstractEventLoop) -> None:
+        attached = self._attached
+        if attached is None or attached.is_closed():
+            self._attached = loop
+
     def loop(self) -> asyncio.AbstractEventLoop:
         attached = self._attached
         if attached is not None and not attached.is_closed():

@@ -28,6 +28,7 @@ from django.contrib.sessions.backends.base import SessionBase
 
 from approvals.events import LEAVING, ApprovalEvent, Kind
 from approvals.live import fragments, groups, presence
+from approvals.live.broadcast import sender
 from approvals.models import Approval
 from approvals.policies import DECIDE_PERMISSION
 
@@ -101,6 +102,9 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
     watchdog: asyncio.Task[None] | None = None
 
     async def signed_in(self) -> bool:
+        # Sockets live on the server's loop: broadcast from it (the in-memory layer's queues
+        # need that), even where the server ran without the ASGI lifespan that attaches it.
+        sender.attach_if_unattached(asyncio.get_running_loop())
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close()  # before accept: the handshake is refused (HTTP 403)

@@ -14,7 +14,6 @@ and fails the test on any Content-Security-Policy violation or uncaught script e
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -140,6 +139,7 @@ class Reviewers:
     def sign_in(self, username: str, *, width: int = 1280, height: int = 860) -> BrowserContext:
         """A new context signed in as ``username`` (password ``pw-<username>-1234``, as the
         personas of tests/conftest.py have)."""
+        _password_the_server_can_check(username)
         context = self.browser.new_context(
             base_url=self.base_url, viewport={"width": width, "height": height}
         )
@@ -165,15 +165,39 @@ class Reviewers:
         self.contexts.clear()
 
 
+
+def _password_the_server_can_check(username: str) -> None:
+    """Hash the persona's password with Django's default hasher: the tests hash with MD5
+    (tests/conftest.py), which the served app, on the default hashers, cannot check."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.contrib.auth.models import User
+
+    hasher = PBKDF2PasswordHasher()
+    encoded = hasher.encode(f"pw-{username}-1234", hasher.salt())
+    User.objects.filter(username=username).update(password=encoded)
+
+
 def open_live(context: BrowserContext, path: str) -> Page:
-    """A new tab on ``path``, once its socket is open (the page says "Live")."""
+    """A new tab on ``path``, once its socket is open (the page says "Live"). The tab is
+    marked so that ``assert_not_reloaded`` can tell it was never loaded again."""
     page = context.new_page()
     page.goto(path)
     expect(page.locator("#live-status")).to_have_text("Live")
+    page.evaluate("window.liveTestMark = 'loaded once'")
     return page
 
 
-def title_count(page: Page) -> re.Pattern[str]:
-    """The tab title as the queue shows it, for ``expect(page).to_have_title``: "(N) ..."."""
-    count = page.locator("#queue-count").get_attribute("data-pending")
-    return re.compile(rf"^\({re.escape(count or '')}\) ")
+def assert_not_reloaded(*pages: Page) -> None:
+    for page in pages:
+        assert page.evaluate("window.liveTestMark") == "loaded once", f"{page.url} was reloaded"
+
+
+def complete_token(sandbox: RunningSandbox, token_id: str, data: dict[str, Any]) -> None:
+    """Complete a token as another client of Trigger.dev would: the real v4 API."""
+    response = httpx.post(
+        f"{sandbox.url}/api/v1/waitpoints/tokens/{token_id}/complete",
+        headers={"Authorization": f"Bearer {sandbox.secret_key}"},
+        json={"data": data},
+        timeout=10,
+    )
+    response.raise_for_status()

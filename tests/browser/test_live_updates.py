@@ -1,0 +1,323 @@
+"""Live updates in Chromium: what one reviewer does, or what changes on Trigger.dev, shows on
+every open page without a reload (docs/live-updates.md).
+
+The app runs under a real uvicorn (tests/browser/live_app.py) with the sync loop inside it,
+pointed at a standalone sandbox; the tests drive the sandbox through its controls and the v4
+API, and wait on what the pages show with bounded expectations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from playwright.sync_api import Browser, Page, expect
+
+from approvals.models import Approval
+from tests.browser.live_app import (
+    LiveApp,
+    Reviewers,
+    assert_not_reloaded,
+    complete_token,
+    open_live,
+    served_env,
+)
+from tests.sandbox_server import RunningSandbox
+from tests.served import database_url_of
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+@pytest.fixture
+def app(transactional_db: None, live_sandbox: RunningSandbox, tmp_path: Path) -> Iterator[LiveApp]:
+    """The dashboard under uvicorn on the test database and the sandbox; its log is printed
+    when the test ends (pytest shows it beside a failure)."""
+    env = served_env(database_url=database_url_of(connection.settings_dict), sandbox=live_sandbox)
+    served = LiveApp(env=env, log_path=tmp_path / "uvicorn.log")
+    served.start()
+    try:
+        yield served
+    finally:
+        served.stop()
+        print(served.log())
+
+
+@pytest.fixture
+def people(chromium: Browser, app: LiveApp) -> Iterator[Reviewers]:
+    """Signed-in browser contexts on the served app; closed (and their sockets with them)
+    before the server stops."""
+    reviewers = Reviewers(browser=chromium, base_url=app.url)
+    try:
+        yield reviewers
+    finally:
+        reviewers.close()
+    assert reviewers.problems == [], reviewers.problems
+
+
+def synced(token_id: str) -> Approval:
+    """The approval once the served app's sync has stored it."""
+    found: Approval = wait_until(
+        lambda: Approval.objects.filter(token_id=token_id).first(), timeout=15
+    )
+    return found
+
+
+def row(page: Page, token_id: str) -> Any:
+    return page.locator(f'#queue-rows tr[data-token-id="{token_id}"]')
+
+
+def detail(token_id: str) -> str:
+    return f"/approvals/{token_id}/"
+
+
+def expect_count(page: Page, pending: int) -> None:
+    """The count line and the tab title agree on ``pending``."""
+    expect(page.locator("#queue-count")).to_have_attribute("data-pending", str(pending))
+    expect(page.locator("#queue-count strong")).to_have_text(str(pending))
+    expect(page).to_have_title(re.compile(rf"^\({pending}\) Pending approvals"))
+
+
+LEAVING = re.compile(r"\bleaving\b")
+FRESH = re.compile(r"\bfresh\b")
+
+
+def test_a_decision_shows_on_every_open_page_at_once(
+    app: LiveApp,
+    people: Reviewers,
+    live_sandbox: RunningSandbox,
+    reviewer: Any,
+    second_reviewer: Any,
+) -> None:
+    deploy = live_sandbox.start_run(description="Deploy billing 2.4 to production", timeout="1h")
+    other = live_sandbox.start_run(description="Rotate the Stripe keys", timeout="2h")
+    synced(deploy["tokenId"])
+    synced(other["tokenId"])
+    token = deploy["tokenId"]
+
+    rita = people.sign_in("rita")
+    sam = people.sign_in("sam")
+    rita_queue = open_live(rita, "/")
+    sam_detail = open_live(sam, detail(token))
+    sam_queue = open_live(sam, "/")
+    rita_detail = open_live(rita, detail(token))
+    for queue in (rita_queue, sam_queue):
+        expect_count(queue, 2)
+    expect(sam_detail.locator("#decision-panel .approve-form")).to_have_count(1)
+
+    rita_detail.get_by_label("Comment").fill("Canary is green, ship it")
+    rita_detail.get_by_role("button", name="Approve", exact=True).click()
+
+    # Both queues: the row says who approved it (nothing left to tick), the count drops.
+    for queue in (sam_queue, rita_queue):
+        left = row(queue, token)
+        expect(left).to_have_class(LEAVING)
+        expect(left).to_contain_text("Approved by rita@example.com just now")
+        expect(left.locator("input[name=token_ids]")).to_have_count(0)
+        expect_count(queue, 1)
+        expect(row(queue, other["tokenId"])).not_to_have_class(LEAVING)
+
+    # The deciding reviewer's own page: never "Approved" in the panel beside "Pending".
+    expect(rita_detail.locator("#decision-panel")).to_contain_text("Approved by rita")
+    expect(rita_detail.locator("#detail-state .state")).to_have_text("Approved")
+    expect(rita_detail.locator("#detail-state")).not_to_contain_text("Pending")
+    expect(rita_detail.locator("#timeline")).to_contain_text("Decision: approve by rita")
+    expect(rita_detail.locator("#timeline")).to_contain_text("Canary is green, ship it")
+
+    # The other reviewer's page of the same approval: decided by Rita, no forms left.
+    expect(sam_detail.locator("#detail-state .state")).to_have_text("Approved")
+    expect(sam_detail.locator("#decision-panel .decided")).to_contain_text("Approved by rita")
+    expect(sam_detail.locator("#decision-panel .decided")).to_contain_text(
+        "Canary is green, ship it"
+    )
+    expect(sam_detail.locator("#decision-panel form")).to_have_count(0)
+    expect(sam_detail.locator("#timeline")).to_contain_text("Decision: approve by rita")
+
+    assert_not_reloaded(rita_queue, rita_detail, sam_queue, sam_detail)
+
+
+def test_changes_on_trigger_dev_show_without_a_reload(
+    app: LiveApp, people: Reviewers, live_sandbox: RunningSandbox, reviewer: Any
+) -> None:
+    expiring = live_sandbox.start_run(description="Purge the CDN cache", timeout="2m")
+    staying = live_sandbox.start_run(description="Resize the search cluster", timeout="1h")
+    elsewhere = live_sandbox.start_run(description="Refund order 1042", timeout="90m")
+    for ids in (expiring, staying, elsewhere):
+        synced(ids["tokenId"])
+    rita = people.sign_in("rita")
+    queue = open_live(rita, "/")
+    elsewhere_page = open_live(rita, detail(elsewhere["tokenId"]))
+    expiring_page = open_live(rita, detail(expiring["tokenId"]))
+    expect_count(queue, 3)
+    for page in (elsewhere_page, expiring_page):
+        expect(page.locator("#decision-panel .approve-form")).to_have_count(1)
+
+    # A new run asks for a decision: its row appears in its place, highlighted.
+    new = live_sandbox.start_run(description="Publish the quarterly report", timeout="3h")
+    added = row(queue, new["tokenId"])
+    expect(added).to_have_class(FRESH)
+    expect(added).to_contain_text("Publish the quarterly report")
+    expect(added.locator("input[name=token_ids]")).to_have_count(1)
+    expect(queue.locator("#queue-rows tr")).to_have_count(4)
+    expect_count(queue, 4)
+
+    # Another client completes a token through Trigger.dev's API.
+    complete_token(live_sandbox, elsewhere["tokenId"], {"approved": True, "by": "a script"})
+    left = row(queue, elsewhere["tokenId"])
+    expect(left).to_have_class(LEAVING)
+    expect(left).to_contain_text("Completed elsewhere")
+    expect(left.locator("input[name=token_ids]")).to_have_count(0)
+    expect_count(queue, 3)
+    expect(elsewhere_page.locator("#detail-state .state")).to_have_text("Completed elsewhere")
+    expect(elsewhere_page.locator("#decision-panel .closed")).to_contain_text(
+        "This approval left the queue: completed elsewhere"
+    )
+    expect(elsewhere_page.locator("#decision-panel form")).to_have_count(0)
+
+    # Trigger.dev's clock passes the token's timeout.
+    live_sandbox.control("POST", "clock", {"advanceSeconds": 150})
+    timed_out = row(queue, expiring["tokenId"])
+    expect(timed_out).to_have_class(LEAVING)
+    expect(timed_out).to_contain_text("Timed out")
+    expect(timed_out.locator("input[name=token_ids]")).to_have_count(0)
+    expect_count(queue, 2)
+    expect(expiring_page.locator("#detail-state .state")).to_have_text("Timed out")
+    expect(expiring_page.locator("#decision-panel .closed")).to_contain_text(
+        "This approval expired"
+    )
+    expect(expiring_page.locator("#decision-panel form")).to_have_count(0)
+
+    expect(row(queue, staying["tokenId"])).not_to_have_class(LEAVING)
+    assert_not_reloaded(queue, elsewhere_page, expiring_page)
+
+
+def test_a_new_row_waits_behind_a_notice_while_rows_are_ticked(
+    app: LiveApp, people: Reviewers, live_sandbox: RunningSandbox, reviewer: Any
+) -> None:
+    first = live_sandbox.start_run(description="Resize the search cluster", timeout="1h")
+    second = live_sandbox.start_run(description="Refund order 1042", timeout="2h")
+    for ids in (first, second):
+        synced(ids["tokenId"])
+    queue = open_live(people.sign_in("rita"), "/")
+    expect_count(queue, 2)
+    ticked = row(queue, first["tokenId"]).locator("input[name=token_ids]")
+    ticked.check()
+    queue.mouse.move(5, 5)  # the pointer off the table: only the tick keeps the queue busy
+
+    new = live_sandbox.start_run(description="Rotate the Stripe keys", timeout="30m")
+    notice = queue.locator("#live-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_have_text("Show 1 new")
+    expect_count(queue, 3)  # the count is not held back
+    expect(row(queue, new["tokenId"])).to_have_count(0)
+    expect(queue.locator("#queue-rows tr")).to_have_count(2)
+    expect(ticked).to_be_checked()
+
+    notice.get_by_role("button", name="Show 1 new").click()
+    expect(row(queue, new["tokenId"])).to_be_visible()
+    expect(row(queue, new["tokenId"])).to_contain_text("Rotate the Stripe keys")
+    expect(queue.locator("#queue-rows tr")).to_have_count(3)
+    expect(notice).to_be_hidden()
+    expect(row(queue, first["tokenId"]).locator("input[name=token_ids]")).to_be_checked()
+    expect(row(queue, second["tokenId"]).locator("input[name=token_ids]")).not_to_be_checked()
+    assert_not_reloaded(queue)
+
+
+def test_who_else_is_viewing_an_approval(
+    app: LiveApp,
+    people: Reviewers,
+    live_sandbox: RunningSandbox,
+    reviewer: Any,
+    second_reviewer: Any,
+) -> None:
+    ids = live_sandbox.start_run(description="Deploy billing 2.4 to production", timeout="1h")
+    token = ids["tokenId"]
+    synced(token)
+    rita = people.sign_in("rita")
+    sam = people.sign_in("sam")
+    rita_queue = open_live(rita, "/")
+    rita_detail = open_live(rita, detail(token))
+    viewers = row(rita_queue, token).locator(".viewing")
+    expect(viewers).to_have_text("👁 rita")
+    expect(rita_detail.locator("#presence")).to_have_text("")
+
+    sam_detail = open_live(sam, detail(token))
+    expect(rita_detail.locator("#presence")).to_have_text("👁 Also viewing: sam")
+    expect(viewers).to_have_text("👁 rita, sam")
+    expect(sam_detail.locator("#presence")).to_have_text("👁 Also viewing: rita")
+
+    sam_detail.close()
+    expect(rita_detail.locator("#presence")).to_have_text("")
+    expect(viewers).to_have_text("👁 rita")
+    assert_not_reloaded(rita_queue, rita_detail)
+
+
+def test_a_page_reconnects_after_the_server_restarts_and_catches_up(
+    app: LiveApp, people: Reviewers, live_sandbox: RunningSandbox, reviewer: Any
+) -> None:
+    first = live_sandbox.start_run(description="Resize the search cluster", timeout="1h")
+    synced(first["tokenId"])
+    queue = open_live(people.sign_in("rita"), "/")
+    status = queue.locator("#live-status")
+    expect(status).to_have_attribute("data-state", "live")
+    expect_count(queue, 1)
+
+    app.stop()
+    expect(status).to_have_text("Reconnecting…")
+    expect(status).to_have_attribute("data-state", "reconnecting")
+    new = live_sandbox.start_run(description="Rotate the Stripe keys", timeout="2h")
+    app.start()
+
+    # The browser retries with jittered backoff (up to 4 s by the third attempt).
+    expect(status).to_have_text("Live again", timeout=30_000)
+    expect(status).to_have_attribute("data-state", "live")
+    expect(row(queue, new["tokenId"])).to_contain_text("Rotate the Stripe keys")
+    expect(queue.locator("#queue-rows tr")).to_have_count(2)
+    expect_count(queue, 2)
+    assert_not_reloaded(queue)
+
+
+def test_screenshots_after_live_updates(
+    app: LiveApp,
+    people: Reviewers,
+    live_sandbox: RunningSandbox,
+    reviewer: Any,
+    second_reviewer: Any,
+) -> None:
+    """Not assertions: pictures of the pages after live updates, at desktop and phone widths,
+    for a person to look at (var/screenshots/)."""
+    deploy = live_sandbox.start_run(
+        description="Deploy billing 2.4 to production",
+        payload={"service": "billing", "version": "2.4.0"},
+        timeout="1h",
+    )
+    refund = live_sandbox.start_run(description="Refund order 1042 (EUR 420.00)", timeout="2h")
+    report = live_sandbox.start_run(description="Publish the quarterly report", timeout="3h")
+    for ids in (deploy, refund, report):
+        synced(ids["tokenId"])
+    rita = people.sign_in("rita")
+    sam = people.sign_in("sam")
+    queue = open_live(rita, "/")
+    sam_detail = open_live(sam, detail(refund["tokenId"]))
+    rita_detail = open_live(rita, detail(deploy["tokenId"]))
+    rita_detail.get_by_label("Comment").fill("Canary is green, ship it")
+    rita_detail.get_by_role("button", name="Approve", exact=True).click()
+    expect(rita_detail.locator("#detail-state .state")).to_have_text("Approved")
+    new = live_sandbox.start_run(description="Rotate the Stripe keys", timeout="4h")
+    expect(row(queue, new["tokenId"])).to_have_class(FRESH)
+    expect(row(queue, deploy["tokenId"])).to_have_class(LEAVING)
+    expect(row(queue, refund["tokenId"]).locator(".viewing")).to_contain_text("sam")
+    expect(sam_detail.locator("#detail-state")).to_be_visible()
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1280, 860), (390, 844)):
+        for name, page in (("queue", queue), ("detail", rita_detail), ("viewed", sam_detail)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.screenshot(path=SCREENSHOTS / f"live-{name}-{width}.png", full_page=True)
