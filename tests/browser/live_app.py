@@ -165,7 +165,6 @@ class Reviewers:
         self.contexts.clear()
 
 
-
 def _password_the_server_can_check(username: str) -> None:
     """Hash the persona's password with Django's default hasher: the tests hash with MD5
     (tests/conftest.py), which the served app, on the default hashers, cannot check."""

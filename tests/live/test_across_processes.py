@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from websockets.typing import Origin
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from websockets.typing import Origin
 
 from approvals.models import ApiToken
 from tests.served import ROOT, database_url_of, served_dashboard
