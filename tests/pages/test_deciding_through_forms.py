@@ -236,3 +236,23 @@ def test_with_two_approvals_required_the_first_approval_waits_for_the_second(
         "rita@example.com",
         "sam@example.com",
     ]
+
+
+def test_an_htmx_decision_also_updates_the_rest_of_the_page_out_of_band(
+    rita: Client, live_sandbox: Any
+) -> None:
+    """The page never says "Approved" in the panel beside "Pending" in its header."""
+    ids = live_sandbox.start_run()
+    approval = approval_for_sandbox_run(ids)
+    response = rita.post(
+        f"/approvals/{approval.token_id}/approve", {"approve-comment": "LGTM"}, **HTMX
+    )
+    body = response.content.decode()
+    header = body[body.index('id="detail-state"') :]
+    assert header.startswith('id="detail-state" hx-swap-oob="true">')
+    assert '<span class="state state-decided">Approved</span>' in header
+    assert "Pending" not in header.split("</p>")[0]
+    timeline = body[body.index('id="timeline"') :]
+    assert timeline.startswith('id="timeline" hx-swap-oob="true">')
+    assert "Decision: approve" in timeline and "LGTM" in timeline
+    assert 'id="run-card" hx-swap-oob="true"' in body
