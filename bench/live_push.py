@@ -240,7 +240,7 @@ def base_env() -> dict[str, str]:
     return env
 
 
-# --- the clients -----------------------------------------------------------------------------------
+# --- the clients ---------------------------------------------------------------------------------
 
 
 class Change:
@@ -399,9 +399,7 @@ class Bench:
         if web_processes > 1:
             env["REDIS_URL"] = f"{REDIS_HOST}/{self.redis_db}"
             flush_redis(self.redis_db)
-            self.processes.start(
-                f"worker-{label}", [PYTHON, "manage.py", "sync_approvals"], env
-            )
+            self.processes.start(f"worker-{label}", [PYTHON, "manage.py", "sync_approvals"], env)
         apps: list[tuple[str, int]] = []
         for n in range(web_processes):
             port = free_port()
@@ -578,7 +576,7 @@ def flush_redis(db: int) -> None:
         client.close()
 
 
-# --- the report ------------------------------------------------------------------------------------
+# --- the report ----------------------------------------------------------------------------------
 
 
 def print_table(results: list[Result]) -> None:
@@ -617,9 +615,10 @@ def print_targets(results: list[Result]) -> None:
             f"(target < {TARGET_P99_MS:.0f} ms): {verdict(p99 < TARGET_P99_MS)}"
         )
         kb = at_1000.kb_per_connection
+        ok = kb < TARGET_KB_PER_CONNECTION
         print(
             f"  memory per idle connection at 1,000: {kb:.1f} KB "
-            f"(target < {TARGET_KB_PER_CONNECTION:.0f} KB): {verdict(kb < TARGET_KB_PER_CONNECTION)}"
+            f"(target < {TARGET_KB_PER_CONNECTION:.0f} KB): {verdict(ok)}"
         )
     for clients in sorted(two):
         if clients not in one:
