@@ -13,6 +13,7 @@ and fails the test on any Content-Security-Policy violation or uncaught script e
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -134,7 +135,11 @@ class Reviewers:
     browser: Browser
     base_url: str
     contexts: list[BrowserContext] = field(default_factory=list)
+    # What fails the test: Content-Security-Policy violations, uncaught script errors.
     problems: list[str] = field(default_factory=list)
+    # Other console errors (a refused websocket while the server is down is one), printed
+    # when the test ends for the failure report.
+    console_errors: list[str] = field(default_factory=list)
 
     def sign_in(self, username: str, *, width: int = 1280, height: int = 860) -> BrowserContext:
         """A new context signed in as ``username`` (password ``pw-<username>-1234``, as the
@@ -155,6 +160,8 @@ class Reviewers:
         def console(message: Any) -> None:
             if "Content Security Policy" in message.text:
                 self.problems.append(f"CSP: {message.text}")
+            elif message.type == "error":
+                self.console_errors.append(f"{page.url}: {message.text}")
 
         page.on("console", console)
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
@@ -165,15 +172,22 @@ class Reviewers:
         self.contexts.clear()
 
 
-def _password_the_server_can_check(username: str) -> None:
-    """Hash the persona's password with Django's default hasher: the tests hash with MD5
-    (tests/conftest.py), which the served app, on the default hashers, cannot check."""
+@functools.cache
+def _default_hash(password: str) -> str:
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
-    from django.contrib.auth.models import User
 
     hasher = PBKDF2PasswordHasher()
-    encoded = hasher.encode(f"pw-{username}-1234", hasher.salt())
-    User.objects.filter(username=username).update(password=encoded)
+    return hasher.encode(password, hasher.salt())
+
+
+def _password_the_server_can_check(username: str) -> None:
+    """Hash the persona's password with Django's default hasher: the tests hash with MD5
+    (tests/conftest.py), which the served app, on the default hashers, cannot check. (Hashed
+    once per session: a quarter of a second each.)"""
+    from django.contrib.auth.models import User
+
+    password = _default_hash(f"pw-{username}-1234")
+    assert User.objects.filter(username=username).update(password=password) == 1, username
 
 
 def open_live(context: BrowserContext, path: str) -> Page:

@@ -59,6 +59,7 @@ def people(chromium: Browser, app: LiveApp) -> Iterator[Reviewers]:
         yield reviewers
     finally:
         reviewers.close()
+        print("Browser console errors:", *reviewers.console_errors or ["none"], sep="\n  ")
     assert reviewers.problems == [], reviewers.problems
 
 
@@ -141,6 +142,58 @@ def test_a_decision_shows_on_every_open_page_at_once(
     expect(sam_detail.locator("#timeline")).to_contain_text("Decision: approve by rita")
 
     assert_not_reloaded(rita_queue, rita_detail, sam_queue, sam_detail)
+
+
+def test_the_deciding_reviewer_sees_what_became_of_the_decision(
+    app: LiveApp, people: Reviewers, live_sandbox: RunningSandbox, reviewer: Any
+) -> None:
+    """The htmx answer to a decision carries its outcome ("Approved: Trigger.dev has resumed
+    the run.", or why delivery is still pending); the live push of the same decision must
+    not take its place."""
+    ids = live_sandbox.start_run(description="Deploy billing 2.4 to production", timeout="1h")
+    synced(ids["tokenId"])
+    page = open_live(people.sign_in("rita"), detail(ids["tokenId"]))
+    page.get_by_label("Comment").fill("Canary is green, ship it")
+    page.get_by_role("button", name="Approve", exact=True).click()
+
+    expect(page.locator("#detail-state .state")).to_have_text("Approved")
+    expect(page.locator("#decision-panel .delivery")).to_have_text("Delivered")
+    expect(page.locator("#decision-panel .outcome")).to_have_text(
+        "Approved: Trigger.dev has resumed the run."
+    )
+    assert_not_reloaded(page)
+
+
+def test_an_open_approval_page_says_what_a_reload_says(
+    app: LiveApp, people: Reviewers, live_sandbox: RunningSandbox, reviewer: Any
+) -> None:
+    """Every part of an open page tells the truth once a change has been pushed, as a fresh
+    load of the same page does."""
+    ids = live_sandbox.start_run(description="Refund order 1042", timeout="1h")
+    token = ids["tokenId"]
+    synced(token)
+    rita = people.sign_in("rita")
+    page = open_live(rita, detail(token))
+    complete_token(live_sandbox, token, {"approved": True, "by": "a script"})
+    expect(page.locator("#detail-state .state")).to_have_text("Completed elsewhere")
+
+    reloaded = open_live(rita, detail(token))
+    for name, select in (
+        ("state line", lambda tab: tab.locator("#detail-state")),
+        ("decision panel", lambda tab: tab.locator("#decision-panel")),
+        ("run card", lambda tab: tab.locator("#run-card")),
+        ("timeline", lambda tab: tab.locator("#timeline")),
+        ("tokens of this run", _tokens_table),
+    ):
+        fresh = select(reloaded).inner_text()
+        print(f"{name} after a reload: {fresh!r}")
+        expect(select(page), f"the open page's {name}").to_have_text(fresh, use_inner_text=True)
+    assert_not_reloaded(page)
+
+
+def _tokens_table(page: Page) -> Any:
+    heading = page.get_by_role("heading", name="Tokens of this run")
+    return page.locator("section.card").filter(has=heading).locator("table")
 
 
 def test_changes_on_trigger_dev_show_without_a_reload(
