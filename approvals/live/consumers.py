@@ -156,6 +156,7 @@ class QueueConsumer(_SignedInConsumer):
         self.query = ""
         snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
         self.shown: set[int] = set(snapshot.on_page)  # the rows the browser shows
+        self.leaving: set[int] = set()  # rows sent as "left just now", maybe still showing
         await self.channel_layer.group_add(groups.QUEUE, self.channel_name)
         await self.accept()
         self.start_watchdog()
@@ -168,17 +169,21 @@ class QueueConsumer(_SignedInConsumer):
         command = _command(text_data)
         if command is None:
             return
-        self.query = fragments.normalise_query(command["query"])
+        query = fragments.normalise_query(command["query"])
+        # Rows the browser did not show before are highlighted, unless it changed filters.
+        seen = set(self.shown) if query == self.query else None
+        self.query = query
         if command["type"] == "refresh":
-            html, ids = await database_sync_to_async(self._results)()
+            html, ids = await database_sync_to_async(self._results)(seen)
             self.shown = set(ids)
+            self.leaving.clear()
             await self.send(text_data=html)
         else:
             snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
             self.shown = set(snapshot.on_page)
 
-    def _results(self) -> tuple[str, list[int]]:
-        return fragments.queue_results(self.request("/", self.query))
+    def _results(self, seen: set[int] | None = None) -> tuple[str, list[int]]:
+        return fragments.queue_results(self.request("/", self.query), seen=seen)
 
     async def approval_event(self, message: dict[str, Any]) -> None:
         event = ApprovalEvent.from_message(message)
@@ -208,6 +213,7 @@ class QueueConsumer(_SignedInConsumer):
         if event.kind in LEAVING or (pk in shown and pk not in on_page):
             if pk in shown:
                 shown.discard(pk)
+                self.leaving.add(pk)
                 parts.append(await self._row(event, leaving=True))
             return parts
         if pk not in on_page:
@@ -220,7 +226,8 @@ class QueueConsumer(_SignedInConsumer):
         if not shown or (after is not None and after not in shown):
             # The browser's table cannot take the row in place (it showed no rows, or not
             # the one before it): send the whole results, as a reload would show them.
-            html, ids = await database_sync_to_async(self._results)()
+            html, ids = await database_sync_to_async(self._results)(set(shown))
+            self.leaving.clear()
             shown.clear()
             shown.update(ids)
             return [*parts, fragments.INSERT_MARK + html]
@@ -228,6 +235,9 @@ class QueueConsumer(_SignedInConsumer):
         removed = sorted(shown - set(on_page))
         shown.difference_update(removed)
         shown.add(pk)
+        if pk in self.leaving:
+            removed.append(pk)
+            self.leaving.discard(pk)
         return [*parts, fragments.inserted_row(row, after=after, removed=removed)]
 
 

@@ -104,21 +104,30 @@ def queue_row(approval_id: int, *, may_decide: bool, leaving: bool, fresh: bool)
     return render_to_string("approvals/queue.html#queue-row", context)
 
 
-def queue_results(request: HttpRequest) -> tuple[str, list[int]]:
-    """The whole results section for one user (their rights and CSRF token), and its ids."""
+def queue_results(request: HttpRequest, *, seen: set[int] | None = None) -> tuple[str, list[int]]:
+    """The whole results section for one user (their rights and CSRF token), and its ids.
+    Rows not in ``seen`` (what the browser showed before) are highlighted as new."""
     from approvals.views import queue_context  # the views import this package's presence
 
     context = queue_context(request)
     context["results_oob"] = True
+    if seen is not None:
+        context["fresh_ids"] = {a.pk for a in context["page"].object_list} - seen
     html = render_to_string("approvals/queue.html#queue-results", context, request=request)
     return html, [approval.pk for approval in context["page"].object_list]
 
 
 def inserted_row(row_html: str, *, after: int | None, removed: list[int]) -> str:
-    """Insert a row after another (or first), and drop the rows it pushed off the page."""
+    """Insert a row after another (or first), dropping first the rows in ``removed``: those
+    it pushes off the page, and an earlier row of the same approval still showing ("left
+    just now"), so that an approval never has two rows.
+
+    Every part is a ``<tbody>``: the browser parses the message as table content, where a
+    bare ``<tr>`` after another element would be wrapped or dropped. A non-inline oob swap
+    inserts the ``<tbody>``'s rows, not the ``<tbody>`` itself."""
+    drops = "".join(f'<tbody hx-swap-oob="delete:#row-{pk}"></tbody>' for pk in removed)
     where = f"afterend:#row-{after}" if after is not None else "afterbegin:#queue-rows"
-    drops = "".join(f'<tr id="row-{pk}" hx-swap-oob="delete"></tr>' for pk in removed)
-    return f'{INSERT_MARK}<tbody hx-swap-oob="{where}">{row_html}</tbody>{drops}'
+    return f'{INSERT_MARK}{drops}<tbody hx-swap-oob="{where}">{row_html}</tbody>'
 
 
 # --- One approval --------------------------------------------------------------------------------

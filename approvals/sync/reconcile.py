@@ -653,6 +653,11 @@ def _write_seen(
         return
     kind = Kind.CHANGED
     if approval.state != ApprovalState.PENDING:
+        if approval.closed_at is not None and approval.closed_at >= now:
+            # Closed (by the realtime follower) after this pass read the token as waiting:
+            # the read is older than the close, so it must not reopen it.
+            report.unchanged += 1
+            return
         # Waiting again upstream (a token cannot be reopened; a wrong "gone" can).
         fields.update(state=ApprovalState.PENDING, closed_reason="", closed_at=None)
         kind = Kind.APPEARED

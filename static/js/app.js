@@ -55,6 +55,8 @@
   var held = 0; // new rows held back while the reviewer is busy
   var pointerInTable = false;
   var expiryRefreshed = false;
+  var deciding = 0; // the reviewer's own decision requests in flight
+  var refreshAfterDeciding = false;
 
   function liveKind() {
     var elt = document.querySelector("[data-live]");
@@ -103,6 +105,10 @@
     });
     var active = document.activeElement;
     if (active && active.id) saved.focus = { id: active.id, start: active.selectionStart, end: active.selectionEnd };
+    // The outcome of the reviewer's own decision ("Approved: Trigger.dev has resumed the
+    // run") comes only in the answer to their request: pushes must not wipe it.
+    var outcome = document.querySelector("#decision-panel .outcome");
+    saved.outcome = outcome ? outcome.cloneNode(true) : null;
     return saved;
   }
 
@@ -117,6 +123,11 @@
         if (field && "value" in field && field.value !== entry.value && !field.defaultValue) field.value = entry.value;
       });
     });
+    var panel = document.getElementById("decision-panel");
+    if (saved.outcome && panel && !panel.querySelector(".outcome")) {
+      var heading = panel.querySelector("h2");
+      if (heading) heading.insertAdjacentElement("afterend", saved.outcome);
+    }
     if (saved.focus && document.activeElement !== document.getElementById(saved.focus.id)) {
       var elt = document.getElementById(saved.focus.id);
       if (elt) {
@@ -143,6 +154,9 @@
         row.setAttribute("data-leave-at", String(now + 6000));
       } else if (now >= at && !pointerInTable) {
         row.remove();
+        var rows = document.getElementById("queue-rows");
+        // The last row has gone: ask for what a reload would show (the empty state).
+        if (rows && !rows.querySelector("tr")) send("refresh");
       }
     });
   }
@@ -167,6 +181,13 @@
   });
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
     var message = String(event.detail.message || "");
+    if (deciding > 0) {
+      // The reviewer's own decision is on its way: its answer (the outcome) goes into the
+      // panel, which a push now would replace under it. Ask again once it has landed.
+      event.preventDefault();
+      refreshAfterDeciding = true;
+      return;
+    }
     if (message.indexOf(INSERT_MARK) === 0 && liveKind() === "queue" && busy()) {
       event.preventDefault();
       held += 1;
@@ -188,6 +209,23 @@
     held = 0;
     showHeld();
     send("refresh");
+  });
+  function inPanel(event) {
+    var elt = event.detail && event.detail.elt;
+    return elt instanceof Element && !!elt.closest("#decision-panel");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!inPanel(event) || !event.detail.xhr) return;
+    deciding += 1;
+    // "loadend" comes after htmx has swapped the answer in (or after an error or abort); the
+    // form that sent it may be gone by then, so its own htmx events cannot be relied on.
+    event.detail.xhr.addEventListener("loadend", function () {
+      deciding = Math.max(0, deciding - 1);
+      if (deciding === 0 && refreshAfterDeciding) {
+        refreshAfterDeciding = false;
+        send("refresh");
+      }
+    });
   });
   // The queue fetched itself (filters, pages, a bulk action): tell the socket what it shows.
   document.addEventListener("htmx:afterSettle", function (event) {

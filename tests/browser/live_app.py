@@ -18,12 +18,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, expect
 
 from tests.browser.conftest import TIMEOUT_MS, sign_in
 from tests.sandbox_server import RunningSandbox
@@ -108,8 +109,6 @@ class LiveApp:
         """Stop the server as a process manager would (SIGTERM, so uvicorn shuts down
         gracefully), killing it if it is still there after ``timeout`` seconds. Returns how
         long it took to exit."""
-        import time
-
         process, self.process = self.process, None
         if process is None:
             return 0.0
@@ -157,14 +156,17 @@ class Reviewers:
         return context
 
     def _watch(self, page: Page) -> None:
-        def console(message: Any) -> None:
+        def console(message: ConsoleMessage) -> None:
             if "Content Security Policy" in message.text:
                 self.problems.append(f"CSP: {message.text}")
             elif message.type == "error":
                 self.console_errors.append(f"{page.url}: {message.text}")
 
+        def script_error(error: Error) -> None:
+            self.problems.append(f"script error on {page.url}: {error}")
+
         page.on("console", console)
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on("pageerror", script_error)
 
     def close(self) -> None:
         for context in self.contexts:
