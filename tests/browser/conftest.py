@@ -64,12 +64,12 @@ def page(chromium: Any, live_server: Any) -> Iterator[Any]:
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     violations: list[str] = []
-    tab.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and violations.append(message.text)
-        ),
-    )
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    tab.on("console", on_console)
     try:
         yield tab
     finally:
