@@ -175,7 +175,21 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py 8 reads with a 5 s timeout, the same as channels-redis's
+                        # blocking pop: an idle receive then failed and dropped its socket
+                        # (channels_redis#422). Read longer than the pop waits.
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                        # redis-py 8 fails at once past 100 connections a process; a
+                        # reconnecting crowd of sockets needs more (docs/live-updates.md).
+                        "max_connections": 1_000,
+                    }
+                ]
+            },
         }
     }
 else:

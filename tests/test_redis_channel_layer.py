@@ -26,7 +26,7 @@ async def main():
     await layer.group_send(group, {"type": "approval.changed", "token": "waitpoint_1"})
     message = await asyncio.wait_for(layer.receive(channel), timeout=10)
     await layer.group_discard(group, channel)
-    print(type(layer).__name__, settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"], message)
+    print(type(layer).__name__, settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"], message)
 
 asyncio.run(main())
 """
@@ -42,5 +42,5 @@ def test_redis_url_selects_the_redis_channel_layer_and_a_message_goes_through() 
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(
-        f"RedisChannelLayer ['{REDIS_URL}'] {{'type': 'approval.changed', 'token': 'waitpoint_1'}}"
+        f"RedisChannelLayer {REDIS_URL} {{'type': 'approval.changed', 'token': 'waitpoint_1'}}"
     )

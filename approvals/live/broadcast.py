@@ -27,7 +27,7 @@ from approvals.live import groups
 
 logger = logging.getLogger(__name__)
 
-MESSAGE_TYPE = "approval.event"  # handled by the consumers' ``approval_event``
+MESSAGE_TYPE = "approval.event"
 
 
 class _Sender:
@@ -72,7 +72,9 @@ class _Sender:
                 return
             for group in groups_:
                 try:
-                    await layer.group_send(group, message)
+                    # The group rides along: each process's hub hands the message to the
+                    # sockets listening to that group (approvals.live.hub).
+                    await layer.group_send(group, {**message, "group": group})
                 except Exception as exc:  # Redis down: browsers catch up when they reconnect
                     logger.warning(
                         "live: could not broadcast %s to %s: %s: %s",

@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any, TypeVar
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -29,6 +31,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from approvals.events import LEAVING, ApprovalEvent, Kind
 from approvals.live import fragments, groups, presence
 from approvals.live.broadcast import sender
+from approvals.live.hub import hub
 from approvals.models import Approval
 from approvals.policies import DECIDE_PERMISSION
 
@@ -96,10 +99,45 @@ def _command(text: str | None) -> dict[str, str] | None:
 
 
 class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels has no types
-    """Refuses anonymous handshakes; closes the socket once the session ends."""
+    """Refuses anonymous handshakes; closes the socket once the session ends. Events come
+    through this process's hub into ``inbox``, handled in order by a task of the socket's
+    own (approvals.live.hub): the socket itself is no channel-layer member."""
 
-    groups_to_join: list[str]
+    # No channel-layer channel per socket: the hub is this process's one member.
+    channel_layer_alias = "approvals-live-sockets-use-the-hub"
     watchdog: asyncio.Task[None] | None = None
+    drain: asyncio.Task[None] | None = None
+    joined: tuple[str, ...] = ()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every handler with a hop to the
+        # database thread; every database call here goes through database_sync_to_async,
+        # which does that itself, so the extra hop per message is skipped.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def listen(self, *groups_: str) -> None:
+        """Receive the events of ``groups_`` from now on."""
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1_000)
+        self.drain = asyncio.create_task(self._drain())
+        for group in groups_:
+            await hub().join(group, self)
+        self.joined = groups_
+
+    async def _drain(self) -> None:
+        while True:
+            message = await self.inbox.get()
+            try:
+                await self.approval_event(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad push must not end the socket's updates
+                logger.exception("live: a push failed")
+
+    async def approval_event(self, message: dict[str, Any]) -> None:
+        raise NotImplementedError
 
     async def signed_in(self) -> bool:
         # Sockets live on the server's loop: broadcast from it (the in-memory layer's queues
@@ -138,10 +176,13 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         )
 
     async def disconnect(self, code: int) -> None:
-        if self.watchdog is not None:
-            self.watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.watchdog
+        for group in self.joined:
+            await hub().leave(group, self)
+        for task in (self.watchdog, self.drain):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 class QueueConsumer(_SignedInConsumer):
@@ -157,13 +198,9 @@ class QueueConsumer(_SignedInConsumer):
         snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
         self.shown: set[int] = set(snapshot.on_page)  # the rows the browser shows
         self.leaving: set[int] = set()  # rows sent as "left just now", maybe still showing
-        await self.channel_layer.group_add(groups.QUEUE, self.channel_name)
         await self.accept()
+        await self.listen(groups.QUEUE)
         self.start_watchdog()
-
-    async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        await self.channel_layer.group_discard(groups.QUEUE, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         command = _command(text_data)
@@ -182,8 +219,11 @@ class QueueConsumer(_SignedInConsumer):
             snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
             self.shown = set(snapshot.on_page)
 
-    def _results(self, seen: set[int] | None = None) -> tuple[str, list[int]]:
-        return fragments.queue_results(self.request("/", self.query), seen=seen)
+    def _results(
+        self, seen: set[int] | None = None, *, shared: bool = False
+    ) -> tuple[str, list[int]]:
+        request = self.request("/", self.query)
+        return fragments.queue_results(request, seen=seen, shared=shared)
 
     async def approval_event(self, message: dict[str, Any]) -> None:
         event = ApprovalEvent.from_message(message)
@@ -226,7 +266,9 @@ class QueueConsumer(_SignedInConsumer):
         if not shown or (after is not None and after not in shown):
             # The browser's table cannot take the row in place (it showed no rows, or not
             # the one before it): send the whole results, as a reload would show them.
-            html, ids = await database_sync_to_async(self._results)(set(shown))
+            seen = set(shown)
+            key = (event.id, "results", self.query, self.may_decide, frozenset(seen))
+            html, ids = await shared.get(key, lambda: self._results(seen, shared=True))
             self.leaving.clear()
             shown.clear()
             shown.update(ids)
@@ -256,23 +298,22 @@ class ApprovalConsumer(_SignedInConsumer):
             return
         self.approval_id: int = approval.pk
         self.path = f"/approvals/{token_id}/"
-        await self.channel_layer.group_add(groups.approval(approval.pk), self.channel_name)
+        self.socket_id = f"{uuid.uuid4().hex}"  # this socket's presence row
         await self.accept()
+        await self.listen(groups.approval(approval.pk))
         await database_sync_to_async(presence.join)(
-            channel_name=self.channel_name, approval=approval, user=self.scope["user"]
+            channel_name=self.socket_id, approval=approval, user=self.scope["user"]
         )
         self.start_watchdog()
 
     async def beat(self) -> None:
-        await database_sync_to_async(presence.heartbeat)(channel_name=self.channel_name)
+        await database_sync_to_async(presence.heartbeat)(channel_name=self.socket_id)
 
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
-        approval_id = getattr(self, "approval_id", None)
-        if approval_id is None:
-            return
-        await self.channel_layer.group_discard(groups.approval(approval_id), self.channel_name)
-        await database_sync_to_async(presence.leave)(channel_name=self.channel_name)
+        socket_id = getattr(self, "socket_id", None)
+        if socket_id is not None:
+            await database_sync_to_async(presence.leave)(channel_name=socket_id)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         command = _command(text_data)

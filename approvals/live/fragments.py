@@ -104,13 +104,18 @@ def queue_row(approval_id: int, *, may_decide: bool, leaving: bool, fresh: bool)
     return render_to_string("approvals/queue.html#queue-row", context)
 
 
-def queue_results(request: HttpRequest, *, seen: set[int] | None = None) -> tuple[str, list[int]]:
+def queue_results(
+    request: HttpRequest, *, seen: set[int] | None = None, shared: bool = False
+) -> tuple[str, list[int]]:
     """The whole results section for one user (their rights and CSRF token), and its ids.
-    Rows not in ``seen`` (what the browser showed before) are highlighted as new."""
+    Rows not in ``seen`` (what the browser showed before) are highlighted as new. ``shared``:
+    rendered once for every socket with the same filters and rights, so without the form's
+    hidden CSRF token (htmx sends the page's own in a header; these pushes need htmx)."""
     from approvals.views import queue_context  # the views import this package's presence
 
     context = queue_context(request)
     context["results_oob"] = True
+    context["shared_render"] = shared
     if seen is not None:
         context["fresh_ids"] = {a.pk for a in context["page"].object_list} - seen
     html = render_to_string("approvals/queue.html#queue-results", context, request=request)

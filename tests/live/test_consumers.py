@@ -262,3 +262,21 @@ def _announce(approval: Approval, kind: str) -> None:
 def _csrf_of(html: str) -> str:
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     return match.group(1) if match else ""
+
+
+async def test_a_first_row_into_an_empty_queue_is_one_render_for_everyone(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    async with (
+        _socket("/ws/approvals/", reviewer) as mine,
+        _socket("/ws/approvals/", second_reviewer) as theirs,
+    ):
+        new = await db(make_approval)(description="First of the day")
+        await db(_announce)(new, "appeared")
+        seen_by_me = await _until(mine, 'id="queue-results"')
+        seen_by_them = await _until(theirs, 'id="queue-results"')
+
+    assert seen_by_me == seen_by_them  # rendered once, shared
+    assert seen_by_me.startswith("<!--live:insert-->") and "First of the day" in seen_by_me
+    # Shared, so no one's CSRF token: htmx sends the page's own in its header.
+    assert "csrfmiddlewaretoken" not in seen_by_me
