@@ -241,26 +241,32 @@ class QueueConsumer(_SignedInConsumer):
         )
 
     async def _push(self, event: ApprovalEvent, shown: set[int]) -> list[str]:
+        """The messages for this socket, the row first (it names the approval), the count
+        last. The row this event most likely needs is asked for at once, beside the
+        snapshot, so that neither waits behind the other sockets' sends."""
         pk = event.approval_id
         if event.kind == Kind.PRESENCE:
             return [await self._row(event, leaving=False)] if pk in shown else []
         query = self.query
+        likely = asyncio.ensure_future(
+            self._row(event, leaving=event.kind in LEAVING, fresh=event.kind == Kind.APPEARED)
+        )
         snapshot = await shared.get(
             (event.id, "snapshot", query), lambda: fragments.queue_snapshot(query)
         )
-        parts = [snapshot.count_html]
+        count = snapshot.count_html
         on_page = snapshot.on_page
         if event.kind in LEAVING or (pk in shown and pk not in on_page):
-            if pk in shown:
-                shown.discard(pk)
-                self.leaving.add(pk)
-                parts.append(await self._row(event, leaving=True))
-            return parts
+            if pk not in shown:
+                return [count]
+            shown.discard(pk)
+            self.leaving.add(pk)
+            row = await likely if event.kind in LEAVING else await self._row(event, leaving=True)
+            return [row, count]
         if pk not in on_page:
-            return parts  # on another page, or filtered out: the count says enough
+            return [count]  # on another page, or filtered out: the count says enough
         if pk in shown:
-            parts.append(await self._row(event, leaving=False))
-            return parts
+            return [await self._row(event, leaving=False), count]
         position = on_page.index(pk)
         after = on_page[position - 1] if position else None
         if not shown or (after is not None and after not in shown):
@@ -272,15 +278,19 @@ class QueueConsumer(_SignedInConsumer):
             self.leaving.clear()
             shown.clear()
             shown.update(ids)
-            return [*parts, fragments.INSERT_MARK + html]
-        row = await self._row(event, leaving=False, fresh=True)
+            return [fragments.INSERT_MARK + html, count]
+        row = (
+            await likely
+            if event.kind == Kind.APPEARED
+            else await self._row(event, leaving=False, fresh=True)
+        )
         removed = sorted(shown - set(on_page))
         shown.difference_update(removed)
         shown.add(pk)
         if pk in self.leaving:
             removed.append(pk)
             self.leaving.discard(pk)
-        return [*parts, fragments.inserted_row(row, after=after, removed=removed)]
+        return [fragments.inserted_row(row, after=after, removed=removed), count]
 
 
 class ApprovalConsumer(_SignedInConsumer):

@@ -64,6 +64,18 @@ async def _until(communicator: WebsocketCommunicator, needle: str) -> str:
                 return str(message)
 
 
+async def _each(communicator: WebsocketCommunicator, *needles: str) -> list[str]:
+    """Messages until each needle was in one (bounded); for each needle, its message."""
+    found: dict[str, str] = {}
+    async with asyncio.timeout(WAIT):
+        while len(found) < len(needles):
+            message = str(await communicator.receive_from(timeout=WAIT))
+            for needle in needles:
+                if needle in message and needle not in found:
+                    found[needle] = message
+    return [found[needle] for needle in needles]
+
+
 async def _silent(communicator: WebsocketCommunicator) -> bool:
     return bool(await communicator.receive_nothing(timeout=0.3))
 
@@ -119,8 +131,7 @@ async def test_a_new_approval_reaches_the_queue_in_place_with_the_count(reviewer
         new = await db(make_approval)(description="Arrived just now")
         await db(_announce)(new, "appeared")
 
-        count = await _until(socket, 'id="queue-count"')
-        insert = await _until(socket, new.token_id)
+        count, insert = await _each(socket, 'id="queue-count"', new.token_id)
 
     assert 'data-pending="2"' in count and "hx-swap-oob" in count
     assert insert.startswith("<!--live:insert-->")
@@ -153,8 +164,7 @@ async def test_a_decided_row_says_who_and_cannot_be_ticked(
         await db(decide)(
             token_id=approval.token_id, actor=second_reviewer, verdict="approve", deliver_now=False
         )
-        count = await _until(socket, 'id="queue-count"')
-        row = await _until(socket, f'id="row-{approval.pk}"')
+        count, row = await _each(socket, 'id="queue-count"', f'id="row-{approval.pk}"')
 
     assert 'data-pending="0"' in count
     assert "Approved by sam@example.com just now" in row
