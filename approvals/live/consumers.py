@@ -241,19 +241,20 @@ class QueueConsumer(_SignedInConsumer):
         )
 
     async def _push(self, event: ApprovalEvent, shown: set[int]) -> list[str]:
-        """The messages for this socket, the row first (it names the approval), the count
-        last. The row this event most likely needs is asked for at once, beside the
-        snapshot, so that neither waits behind the other sockets' sends."""
+        """This socket's message: the row parts first (they name the approval), the count
+        last, in one frame. One hop to the database per event, process and filters gives
+        the snapshot and the row the event most likely needs, shared by every socket."""
         pk = event.approval_id
         if event.kind == Kind.PRESENCE:
             return [await self._row(event, leaving=False)] if pk in shown else []
-        query = self.query
-        likely = asyncio.ensure_future(
-            self._row(event, leaving=event.kind in LEAVING, fresh=event.kind == Kind.APPEARED)
-        )
-        snapshot = await shared.get(
-            (event.id, "snapshot", query), lambda: fragments.queue_snapshot(query)
-        )
+        query, may_decide = self.query, self.may_decide
+        leaving, fresh = event.kind in LEAVING, event.kind == Kind.APPEARED
+
+        def prepare() -> tuple[fragments.QueueSnapshot, str]:
+            row = fragments.queue_row(pk, may_decide=may_decide, leaving=leaving, fresh=fresh)
+            return fragments.queue_snapshot(query), row
+
+        snapshot, likely = await shared.get((event.id, "prepared", query, may_decide), prepare)
         count = snapshot.count_html
         on_page = snapshot.on_page
         if event.kind in LEAVING or (pk in shown and pk not in on_page):
@@ -261,36 +262,32 @@ class QueueConsumer(_SignedInConsumer):
                 return [count]
             shown.discard(pk)
             self.leaving.add(pk)
-            row = await likely if event.kind in LEAVING else await self._row(event, leaving=True)
-            return [row, count]
+            row = likely if leaving else await self._row(event, leaving=True)
+            return [row + count]
         if pk not in on_page:
             return [count]  # on another page, or filtered out: the count says enough
         if pk in shown:
-            return [await self._row(event, leaving=False), count]
+            return [(likely if not fresh else await self._row(event, leaving=False)) + count]
         position = on_page.index(pk)
         after = on_page[position - 1] if position else None
         if not shown or (after is not None and after not in shown):
             # The browser's table cannot take the row in place (it showed no rows, or not
             # the one before it): send the whole results, as a reload would show them.
             seen = set(shown)
-            key = (event.id, "results", self.query, self.may_decide, frozenset(seen))
+            key = (event.id, "results", query, may_decide, frozenset(seen))
             html, ids = await shared.get(key, lambda: self._results(seen, shared=True))
             self.leaving.clear()
             shown.clear()
             shown.update(ids)
-            return [fragments.INSERT_MARK + html, count]
-        row = (
-            await likely
-            if event.kind == Kind.APPEARED
-            else await self._row(event, leaving=False, fresh=True)
-        )
+            return [fragments.INSERT_MARK + html]  # the count is inside the results
+        row = likely if fresh else await self._row(event, leaving=False, fresh=True)
         removed = sorted(shown - set(on_page))
         shown.difference_update(removed)
         shown.add(pk)
         if pk in self.leaving:
             removed.append(pk)
             self.leaving.discard(pk)
-        return [fragments.inserted_row(row, after=after, removed=removed), count]
+        return [fragments.inserted_row(row, after=after, removed=removed) + count]
 
 
 class ApprovalConsumer(_SignedInConsumer):

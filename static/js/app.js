@@ -137,6 +137,18 @@
     }
   }
 
+  // A held push still carries the right count: take just that part, as the server wrote it.
+  function takeCount(message) {
+    var parsed = document.createElement("template"); // inert: nothing in it runs or loads
+    parsed.innerHTML = message;
+    var fresh = parsed.content.querySelector("#queue-count");
+    var current = document.getElementById("queue-count");
+    if (!fresh || !current || fresh.closest("#queue-results")) return;
+    fresh.removeAttribute("hx-swap-oob");
+    current.replaceWith(fresh);
+    updateTitle();
+  }
+
   function updateTitle() {
     var count = document.getElementById("queue-count");
     var live = document.querySelector('[data-live="queue"]');
@@ -192,6 +204,7 @@
       event.preventDefault();
       held += 1;
       showHeld();
+      takeCount(message);
       return;
     }
     saved = snapshot();
