@@ -133,6 +133,8 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
                 await self.approval_event(message)
             except asyncio.CancelledError:
                 raise
+            except OSError:  # the browser went away meanwhile (its disconnect follows)
+                return
             except Exception:  # one bad push must not end the socket's updates
                 logger.exception("live: a push failed")
 
