@@ -18,6 +18,7 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, TypeVar
 
@@ -85,7 +86,17 @@ def _still_signed_in(scope: dict[str, Any]) -> bool:
     return active and str(data.get(SESSION_KEY, "")) == str(user.pk)
 
 
-def _command(text: str | None) -> dict[str, str] | None:
+@dataclass(frozen=True)
+class Command:
+    """What a browser says: ``refresh`` or ``watch``, its query string, and (``watch``) the
+    rows its table really shows (a held insert is not among them)."""
+
+    type: str
+    query: str
+    rows: frozenset[int] | None = None
+
+
+def _command(text: str | None) -> Command | None:
     if not text or len(text) > MAX_COMMAND_BYTES:
         return None
     try:
@@ -95,7 +106,11 @@ def _command(text: str | None) -> dict[str, str] | None:
     if not isinstance(data, dict) or data.get("type") not in ("refresh", "watch"):
         return None
     query = data.get("query", "")
-    return {"type": str(data["type"]), "query": query if isinstance(query, str) else ""}
+    rows = data.get("rows")
+    shown: frozenset[int] | None = None
+    if isinstance(rows, list) and len(rows) <= 200:
+        shown = frozenset(r for r in rows if isinstance(r, int) and not isinstance(r, bool))
+    return Command(str(data["type"]), query if isinstance(query, str) else "", shown)
 
 
 class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels has no types
@@ -208,15 +223,17 @@ class QueueConsumer(_SignedInConsumer):
         command = _command(text_data)
         if command is None:
             return
-        query = fragments.normalise_query(command["query"])
+        query = fragments.normalise_query(command.query)
         # Rows the browser did not show before are highlighted, unless it changed filters.
         seen = set(self.shown) if query == self.query else None
         self.query = query
-        if command["type"] == "refresh":
+        if command.type == "refresh":
             html, ids = await database_sync_to_async(self._results)(seen)
             self.shown = set(ids)
             self.leaving.clear()
             await self.send(text_data=html)
+        elif command.rows is not None:
+            self.shown = set(command.rows)
         else:
             snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
             self.shown = set(snapshot.on_page)
@@ -326,7 +343,7 @@ class ApprovalConsumer(_SignedInConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         command = _command(text_data)
-        if command is not None and command["type"] == "refresh":
+        if command is not None and command.type == "refresh":
             await self._send_all()
 
     async def _send_all(self) -> None:

@@ -57,6 +57,7 @@
   var expiryRefreshed = false;
   var deciding = 0; // the reviewer's own decision requests in flight
   var refreshAfterDeciding = false;
+  var focusResults = false;
 
   function liveKind() {
     var elt = document.querySelector("[data-live]");
@@ -73,7 +74,16 @@
 
   function send(type) {
     if (!socket) return;
-    socket.send(JSON.stringify({ type: type, query: location.search }));
+    var command = { type: type, query: location.search };
+    var rows = document.getElementById("queue-rows");
+    if (type === "watch" && rows) {
+      // Exactly the rows on the page (a held insert is not), so later pushes land.
+      command.rows = Array.prototype.map.call(
+        rows.querySelectorAll("tr[id^='row-']:not([data-leaving])"),
+        function (row) { return Number(row.id.slice(4)); }
+      );
+    }
+    socket.send(JSON.stringify(command));
   }
 
   // Busy: rows ticked, typing, or the pointer on the table. New rows then wait behind
@@ -107,8 +117,12 @@
     if (active && active.id) saved.focus = { id: active.id, start: active.selectionStart, end: active.selectionEnd };
     // The outcome of the reviewer's own decision ("Approved: Trigger.dev has resumed the
     // run") comes only in the answer to their request: pushes must not wipe it.
-    var outcome = document.querySelector("#decision-panel .outcome");
+    // It is kept while the panel still shows the same decision and votes; an error ("please
+    // correct the fields") or a state that moved on (someone else decided) lets it go.
+    var panel = document.getElementById("decision-panel");
+    var outcome = panel && panel.querySelector(".outcome.outcome-ok");
     saved.outcome = outcome ? outcome.cloneNode(true) : null;
+    saved.panelState = panel ? panel.getAttribute("data-state") : null;
     return saved;
   }
 
@@ -124,7 +138,8 @@
       });
     });
     var panel = document.getElementById("decision-panel");
-    if (saved.outcome && panel && !panel.querySelector(".outcome")) {
+    if (saved.outcome && panel && !panel.querySelector(".outcome") &&
+        panel.getAttribute("data-state") === saved.panelState) {
       var heading = panel.querySelector("h2");
       if (heading) heading.insertAdjacentElement("afterend", saved.outcome);
     }
@@ -176,7 +191,7 @@
   var saved = null;
   document.addEventListener("htmx:wsOpen", function (event) {
     socket = event.detail.socketWrapper;
-    setStatus(opened ? "Live again" : "Live", "live");
+    setStatus("Live", "live");
     opened = true;
     held = 0;
     showHeld();
@@ -205,6 +220,7 @@
       held += 1;
       showHeld();
       takeCount(message);
+      send("watch");
       return;
     }
     saved = snapshot();
@@ -212,6 +228,14 @@
   document.addEventListener("htmx:wsAfterMessage", function () {
     if (saved) restore(saved);
     saved = null;
+    if (focusResults) {
+      focusResults = false;
+      var first = document.querySelector("#queue-rows tr.fresh a, #queue-results");
+      if (first) {
+        if (!first.hasAttribute("href")) first.setAttribute("tabindex", "-1");
+        first.focus();
+      }
+    }
     updateTitle();
     sweepLeaving();
     tick();
@@ -220,6 +244,7 @@
     var target = event.target;
     if (!(target instanceof Element) || !target.closest("[data-live-show-new]")) return;
     held = 0;
+    focusResults = true; // the button hides itself: keep the keyboard in the results
     showHeld();
     send("refresh");
   });
@@ -239,6 +264,17 @@
         send("refresh");
       }
     });
+  });
+  // After the reviewer's own decision the panel is new: the keyboard goes to the first field
+  // that needs attention, else to the outcome, not back to the top of the page.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "decision-panel") return;
+    var panel = document.getElementById("decision-panel");
+    if (!panel) return;
+    var spot = panel.querySelector("[aria-invalid='true']") || panel.querySelector(".outcome") || panel;
+    if (!/^(INPUT|TEXTAREA|SELECT)$/.test(spot.tagName)) spot.setAttribute("tabindex", "-1");
+    spot.focus();
   });
   // The queue fetched itself (filters, pages, a bulk action): tell the socket what it shows.
   document.addEventListener("htmx:afterSettle", function (event) {

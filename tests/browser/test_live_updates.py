@@ -408,7 +408,7 @@ def test_a_page_reconnects_after_the_server_restarts_and_catches_up(
     app.start()
 
     # The browser retries with jittered backoff: up to 1, 2, 4, 8 s... between attempts.
-    expect(status).to_have_text("Live again", timeout=40_000)
+    expect(status).to_have_text("Live", timeout=40_000)
     expect(status).to_have_attribute("data-state", "live")
     expect(row(queue, new["tokenId"])).to_contain_text("Rotate the Stripe keys")
     expect(queue.locator("#queue-rows tr")).to_have_count(2)

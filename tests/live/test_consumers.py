@@ -290,3 +290,27 @@ async def test_a_first_row_into_an_empty_queue_is_one_render_for_everyone(
     assert seen_by_me.startswith("<!--live:insert-->") and "First of the day" in seen_by_me
     # Shared, so no one's CSRF token: htmx sends the page's own in its header.
     assert "csrfmiddlewaretoken" not in seen_by_me
+
+
+async def test_a_held_insert_is_not_counted_as_shown(reviewer: Any) -> None:
+    """The page held a new row back (the reviewer was busy) and said which rows it shows:
+    later pushes offer the row again rather than aim at it, and "Show N new" highlights it."""
+    first = await db(make_approval)(description="Already there")
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        held = await db(make_approval)(description="Held back")
+        await db(_announce)(held, "appeared")
+        await _until(socket, held.token_id)  # the insert, which the page did not apply
+        await socket.send_to(text_data=f'{{"type": "watch", "query": "", "rows": [{first.pk}]}}')
+
+        await db(_announce)(held, "changed")
+        changed = await _until(socket, 'id="queue-count"')
+        # Not a replacement aimed at a row the page lacks: the insert, offered again (the
+        # page holds it again while the reviewer is busy).
+        assert changed.startswith("<!--live:insert-->") and f'id="row-{held.pk}"' in changed
+        await socket.send_to(text_data=f'{{"type": "watch", "query": "", "rows": [{first.pk}]}}')
+
+        await socket.send_to(text_data='{"type": "refresh", "query": ""}')  # "Show 1 new"
+        results = await _until(socket, 'id="queue-results"')
+
+    assert re.search(rf'<tr id="row-{held.pk}"[^>]*class="[^"]*\bfresh\b', results)
+    assert not re.search(rf'<tr id="row-{first.pk}"[^>]*class="[^"]*\bfresh\b', results)
