@@ -26,7 +26,8 @@ async def main():
     await layer.group_send(group, {"type": "approval.changed", "token": "waitpoint_1"})
     message = await asyncio.wait_for(layer.receive(channel), timeout=10)
     await layer.group_discard(group, channel)
-    print(type(layer).__name__, settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"], message)
+    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    print(type(layer).__name__, host["address"], message)
 
 asyncio.run(main())
 """
