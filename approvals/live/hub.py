@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 import weakref
 from collections import defaultdict
 from typing import Any, Protocol
@@ -48,7 +49,10 @@ class Hub:
             if layer is None:
                 return
             if self.channel is None:
-                self.channel = await layer.new_channel(prefix="approvals-hub.")
+                # A plain channel of the process's own, not a "specific" one from
+                # new_channel(): channels-redis serves those through a shared receive
+                # buffer, from which this lone long-lived receive sometimes got nothing.
+                self.channel = f"approvals-hub.{uuid.uuid4().hex}"
                 self._pump = asyncio.create_task(self._receive_forever(), name="live-hub")
                 self._rejoin = asyncio.create_task(self._rejoin_forever(), name="live-rejoin")
             first = not self.members[group]
