@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -171,7 +172,9 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            # Jittered: sockets opened together (a reconnecting crowd after a restart) must
+            # not all check their sessions in the same second, ahead of the pushes.
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS * random.uniform(0.5, 1.5))
             try:
                 signed_in = await database_sync_to_async(_still_signed_in)(self.scope)
                 if signed_in:
