@@ -149,7 +149,9 @@ def test_the_worker_process_syncs_and_stops_cleanly_on_sigterm(
 
     assert code == 0
     assert worker.said("sync: leader") and worker.said("sync: stopped")
-    assert worker.said("created=1")
+    # The reconcile passed (the run itself may have come first through the realtime feed,
+    # which then leaves the pass nothing to create).
+    assert worker.said("sync: created=")
     assert django_settings.TRIGGER_SECRET_KEY not in worker.output
 
 
