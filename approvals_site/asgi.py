@@ -59,11 +59,14 @@ async def lifespan(receive: Any, send: Any) -> None:
         if message["type"] == "lifespan.startup":
             # Live updates are sent from this loop, where the sockets are (approvals.live).
             sender.attach(asyncio.get_running_loop())
-            # Everything loaded so far (Django, the URL conf, templates) lives as long as the
-            # process: keep it out of the garbage collector's full passes, which otherwise
-            # walk it again each time and were seen stalling a push to 1,000 sockets by
-            # 200 ms (README, "Live updates benchmark").
+            # The garbage collector's passes stalled pushes to 1,000 sockets by 150-250 ms
+            # (README, "Live updates benchmark"). What start-up loaded (Django, the URL conf,
+            # templates) lives as long as the process: freeze it out of every pass. And collect
+            # the youngest objects every 100,000 allocations rather than 700, and the oldest
+            # after 100 middle passes rather than 10: a server allocates in bursts (a page, a
+            # push to every socket) and almost all of it is freed by reference counting.
             gc.freeze()
+            gc.set_threshold(100_000, 50, 100)
             if settings.SYNC_IN_WEB_PROCESS:
                 worker = BackgroundWorker().start()
             await send({"type": "lifespan.startup.complete"})
