@@ -134,6 +134,21 @@ def expect_count(page: Page, pending: int) -> None:
     expect(page).to_have_title(re.compile(rf"^\({pending}\) Pending approvals"))
 
 
+def expect_left(
+    queue: Page, detail_page: Page, token_id: str, state: str, *, pending: int, closed: str
+) -> None:
+    """The approval left the queue: its row says why and cannot be ticked, the count
+    dropped, and its open page says so with no decision forms."""
+    left = row(queue, token_id)
+    expect(left).to_have_class(LEAVING)
+    expect(left).to_contain_text(state)
+    expect(left.locator("input[name=token_ids]")).to_have_count(0)
+    expect_count(queue, pending)
+    expect(detail_page.locator("#detail-state .state")).to_have_text(state)
+    expect(detail_page.locator("#decision-panel .closed")).to_contain_text(closed)
+    expect(detail_page.locator("#decision-panel form")).to_have_count(0)
+
+
 def test_a_decision_shows_on_every_open_page_at_once(
     app: LiveApp,
     people: Reviewers,
@@ -274,29 +289,13 @@ def test_changes_on_trigger_dev_show_without_a_reload(
 
     # Another client completes a token through Trigger.dev's API.
     complete_token(live_sandbox, elsewhere["tokenId"], {"approved": True, "by": "a script"})
-    left = row(queue, elsewhere["tokenId"])
-    expect(left).to_have_class(LEAVING)
-    expect(left).to_contain_text("Completed elsewhere")
-    expect(left.locator("input[name=token_ids]")).to_have_count(0)
-    expect_count(queue, 3)
-    expect(elsewhere_page.locator("#detail-state .state")).to_have_text("Completed elsewhere")
-    expect(elsewhere_page.locator("#decision-panel .closed")).to_contain_text(
-        "This approval left the queue: completed elsewhere"
-    )
-    expect(elsewhere_page.locator("#decision-panel form")).to_have_count(0)
+    expect_left(queue, elsewhere_page, elsewhere["tokenId"], "Completed elsewhere", pending=3,
+                closed="This approval left the queue: completed elsewhere")  # fmt: skip
 
     # Trigger.dev's clock passes the token's timeout.
     live_sandbox.control("POST", "clock", {"advanceSeconds": 150})
-    timed_out = row(queue, expiring["tokenId"])
-    expect(timed_out).to_have_class(LEAVING)
-    expect(timed_out).to_contain_text("Timed out")
-    expect(timed_out.locator("input[name=token_ids]")).to_have_count(0)
-    expect_count(queue, 2)
-    expect(expiring_page.locator("#detail-state .state")).to_have_text("Timed out")
-    expect(expiring_page.locator("#decision-panel .closed")).to_contain_text(
-        "This approval expired"
-    )
-    expect(expiring_page.locator("#decision-panel form")).to_have_count(0)
+    expect_left(queue, expiring_page, expiring["tokenId"], "Timed out", pending=2,
+                closed="This approval expired")  # fmt: skip
 
     expect(row(queue, staying["tokenId"])).not_to_have_class(LEAVING)
     assert_not_reloaded(queue, elsewhere_page, expiring_page)

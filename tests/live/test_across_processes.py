@@ -22,7 +22,7 @@ from django.test import Client
 from websockets.typing import Origin
 
 from approvals.models import ApiToken
-from tests.served import ROOT, database_url_of, served_dashboard
+from tests.served import ROOT, database_url_of, served_dashboard, stop
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -58,12 +58,7 @@ def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @contextmanager
