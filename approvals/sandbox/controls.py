@@ -57,6 +57,9 @@ async def start_run(ctx: Context, request: Request) -> AnyResponse:
     requested_by = body.get("requestedBy")
     if requested_by is not None and not isinstance(requested_by, str):
         return error(400, "requestedBy must be a string")
+    summary = body.get("summary")
+    if summary is not None and not isinstance(summary, str):
+        return error(400, "summary must be a string (Markdown)")
     for name in ("schema", "context"):
         if body.get(name) is not None and not isinstance(body[name], dict):
             return error(400, f"{name} must be an object")
@@ -70,6 +73,7 @@ async def start_run(ctx: Context, request: Request) -> AnyResponse:
             tags=tags,
             schema=body.get("schema"),
             context=body.get("context"),
+            summary=summary,
         )
     )
     return json_response({"runId": run.friendly_id, "tokenId": token.friendly_id})

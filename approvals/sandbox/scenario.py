@@ -27,6 +27,8 @@ APPROVAL_TAG = "needs-approval"
 WAIT_TOKENS_STREAM = "wait-tokens"
 # Sandbox seconds between a token completing and the run finishing.
 RESUME_SECONDS = 0.5
+# How long a simulated run works before it creates its token (it starts 800 ms in).
+RUN_STARTUP = timedelta(seconds=1)
 STATUS_MODES = ("v4", "delayed", "executing")
 SCENARIOS = ("demo", "empty")
 
@@ -66,24 +68,31 @@ class ApprovalRequest:
     tags: list[str] | None = None
     schema: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
+    # Markdown the task writes for the reviewer (the announcement's optional ``summary``).
+    summary: str | None = None
 
 
 def _deploy(rng: random.Random) -> ApprovalRequest:
     service = rng.choice(["api-gateway", "billing-service", "search-indexer", "web-frontend"])
     version = f"v{rng.randint(1, 4)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
     sha = "".join(rng.choice("0123456789abcdef") for _ in range(7))
+    changes = rng.randint(1, 40)
+    ci_url = f"https://ci.example.com/builds/{rng.randint(1000, 9999)}"
     return ApprovalRequest(
         task="deploy-production",
-        payload={
-            "service": service,
-            "version": version,
-            "commit": sha,
-            "changes": rng.randint(1, 40),
-        },
+        payload={"service": service, "version": version, "commit": sha, "changes": changes},
         description=f"Deploy {service} {version} ({sha}) to production",
         timeout=None,
         tags=[f"service:{service}", "env:production"],
-        context={"ciUrl": f"https://ci.example.com/builds/{rng.randint(1000, 9999)}"},
+        context={"ciUrl": ci_url},
+        summary=(
+            f"Ships **{service} {version}** to production: {changes} merged changes since the"
+            " last release, all checks green on staging.\n\n"
+            "- Database migrations: **none**\n"
+            "- Feature flags: new code paths stay off until enabled\n"
+            "- Rollback: redeploy the previous version (about 3 minutes)\n\n"
+            f"[CI build and test report]({ci_url})"
+        ),
     )
 
 
@@ -91,16 +100,19 @@ def _invoice(rng: random.Random) -> ApprovalRequest:
     number = rng.randint(1, 999)
     vendor = rng.choice(["Acme Supplies Ltd", "Globex GmbH", "Initech SARL", "Umbrella Corp"])
     amount = round(rng.uniform(250, 48000), 2)
+    currency = rng.choice(["EUR", "USD", "GBP"])
+    due = f"2025-09-{rng.randint(1, 28):02d}"
+    invoice = f"INV-2025-{number:04d}"
     return ApprovalRequest(
         task="approve-invoice",
         payload={
-            "invoiceId": f"INV-2025-{number:04d}",
+            "invoiceId": invoice,
             "vendor": vendor,
             "amount": amount,
-            "currency": rng.choice(["EUR", "USD", "GBP"]),
-            "dueDate": f"2025-09-{rng.randint(1, 28):02d}",
+            "currency": currency,
+            "dueDate": due,
         },
-        description=f"Pay invoice INV-2025-{number:04d} from {vendor}",
+        description=f"Pay invoice {invoice} from {vendor}",
         timeout=None,
         tags=[f"invoice:{number}", "finance"],
         schema={
@@ -112,6 +124,13 @@ def _invoice(rng: random.Random) -> ApprovalRequest:
             },
             "required": ["costCenter"],
         },
+        summary=(
+            f"**{amount:,.2f} {currency}** to {vendor}, due on {due}. The invoice matches its"
+            " purchase order and the goods were received.\n\n"
+            "- Choose the cost center it is booked against\n"
+            "- Lower the approved amount to pay part of it\n\n"
+            f"[The invoice in the finance system](https://erp.example.com/invoices/{invoice})"
+        ),
     )
 
 
@@ -137,18 +156,27 @@ def _article(rng: random.Random) -> ApprovalRequest:
 def _refund(rng: random.Random) -> ApprovalRequest:
     order = rng.randint(10000, 99999)
     amount = round(rng.uniform(9.99, 899), 2)
+    customer = f"customer{rng.randint(1, 500)}@example.org"
+    reason = rng.choice(["damaged item", "late delivery", "duplicate charge"])
     return ApprovalRequest(
         task="refund-customer",
         payload={
             "orderId": f"ORD-{order}",
-            "customerEmail": f"customer{rng.randint(1, 500)}@example.org",
+            "customerEmail": customer,
             "amount": amount,
             "currency": "USD",
-            "reason": rng.choice(["damaged item", "late delivery", "duplicate charge"]),
+            "reason": reason,
         },
         description=f"Refund ${amount:.2f} for order ORD-{order}",
         timeout=None,
         tags=[f"order:{order}", "support"],
+        summary=(
+            f"The customer asks for a refund of **${amount:.2f}** on order ORD-{order}"
+            f" (reason: {reason}). Refunds need a comment saying what was checked.\n\n"
+            "- Paid by card; the refund goes back to the same card\n"
+            "- No earlier refund on this order\n\n"
+            f"[Support conversation](https://support.example.com/orders/ORD-{order})"
+        ),
     )
 
 
@@ -167,6 +195,13 @@ def _access(rng: random.Random) -> ApprovalRequest:
         description=f"Grant {user}@example.com {role} access to {resource}",
         timeout=None,
         tags=[f"resource:{resource}", "security"],
+        summary=(
+            f"{user}@example.com asks for **{role}** access to `{resource}`. The access ends"
+            " by itself when its duration is over.\n\n"
+            "- Approving grants it at once\n"
+            "- Rejecting tells the requester why\n\n"
+            "[Access policy](https://wiki.example.com/security/access-policy)"
+        ),
     )
 
 
@@ -209,8 +244,12 @@ class Scenario:
         """Start a run that asks for approval; it is announced and waiting when this returns."""
         world = self.world
         with world.lock:
-            now = world.clock.now()
-            created = now - (age or timedelta(0))
+            # The token is stamped by the world's clock at the moment it is created, and the
+            # world shows it from then on: its createdAt is never later than the first moment
+            # a client (the dashboard's sync) can see it. A back-dated request moves the whole
+            # story back; the run always started a little before it made its token.
+            token_created = world.clock.now() - (age or timedelta(0))
+            created = token_created - RUN_STARTUP
             run = world.add_run(
                 Run(
                     id=world.new_id(),
@@ -229,14 +268,14 @@ class Scenario:
                 )
             )
             if isinstance(request.timeout, timedelta):
-                timeout_at: datetime | None = created + request.timeout
+                timeout_at: datetime | None = token_created + request.timeout
             else:
                 timeout_at = request.timeout
             token = tokens.create_token(
                 world,
                 idempotency_key=f"approval-{run.friendly_id}",
                 tags=[APPROVAL_TAG, f"run:{run.friendly_id}"],
-                created_at=created + timedelta(seconds=1),
+                created_at=token_created,
             ).token
             # Set directly: back-dated demo history may have a timeout that already passed,
             # which the API would ignore; the next tick times such a token out.
@@ -246,6 +285,8 @@ class Scenario:
                 "description": request.description,
                 "createdAt": iso(token.created_at),
             }
+            if request.summary:
+                record["summary"] = request.summary
             if token.timeout_at is not None:
                 record["expiresAt"] = iso(token.timeout_at)
             if request.requested_by:

@@ -46,7 +46,9 @@ def create_token(
                 existing.idempotency_key = world.random_key()
                 existing.user_provided_key = False
                 existing.idempotency_key_expires_at = None
-        created = created_at or now
+        # A token exists from the moment it is stored, so it can never claim to be younger:
+        # a createdAt after "now" would be later than the first moment anyone can see it.
+        created = now if created_at is None else min(created_at, now)
         token = Token(
             id=world.new_id(),
             created_at=created,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import string
 import threading
 from collections import deque
@@ -24,6 +25,8 @@ _ALPHABET = string.digits + string.ascii_lowercase
 # How many row changes the feeds remember; an older offset gets a must-refetch, as Electric does
 # when it compacts or rotates a shape log.
 CHANGE_LOG_SIZE = 5000
+# Characters of an id that tell one world's ids from another's (about two billion worlds).
+GENERATION_WIDTH = 6
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,26 @@ def _base36(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
+def new_generation() -> str:
+    """A tag no earlier world has used (the "fingerprint" part of a cuid), for the ids of a
+    world that starts afresh."""
+    return _base36(secrets.randbits(31), GENERATION_WIDTH)
+
+
 class World:
-    def __init__(self, clock: Clock, seed: int = 0) -> None:
+    def __init__(self, clock: Clock, seed: int = 0, generation: str | None = None) -> None:
+        """``generation`` fixes the ids' per-world part (tests); by default each world draws
+        a new one."""
         self.clock = clock
         self.lock = threading.RLock()
         self._seed = seed
+        # Ids differ from one world to the next, as they do on Trigger.dev, where an id is
+        # never issued twice; the seed still decides everything else (same seed, same demo).
+        # With ids derived from the seed alone, every restart of an embedded sandbox re-issued
+        # the ids of the previous one, and a dashboard that kept its database took the new
+        # runs for the old ones: decided tokens waiting again, closed ones reopened. A reset
+        # keeps the generation: it restores this world's start, ids included.
+        self.generation = generation or new_generation()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._handle_epoch = 0
         # Bumps on every mutation and survives resets, so a waiter never sees an old value again.
@@ -70,8 +88,8 @@ class World:
         """A cuid-like internal id whose sort order is creation order (token lists sort by id)."""
         with self.lock:
             self._next_id += 1
-            suffix = "".join(self.rng.choice(_ALPHABET) for _ in range(17))
-            return f"cm{_base36(self._next_id, 6)}{suffix}"
+            suffix = "".join(self.rng.choice(_ALPHABET) for _ in range(17 - GENERATION_WIDTH))
+            return f"cm{_base36(self._next_id, 6)}{self.generation}{suffix}"
 
     def random_key(self, length: int = 24) -> str:
         with self.lock:

@@ -65,14 +65,16 @@ def test_reset_restores_the_start(demo_client: httpx.Client) -> None:
     assert demo_client.get("/_sandbox/stats").json()["total"] == 1
 
 
-def _demo_fingerprint(seed: int) -> list[tuple[str, str, str]]:
+def _demo_fingerprint(seed: int) -> list[tuple[str, str]]:
+    """What the demo is made of; not its ids, which no two worlds share
+    (tests/sandbox/test_worlds_do_not_reuse_ids.py)."""
     sandbox = create_app(scenario="demo", seed=seed)
     with httpx.Client(
         transport=SandboxTransport(sandbox), base_url="http://x", headers=SDK_HEADERS
     ) as http:
         runs = http.get("/api/v1/runs").json()["data"]
     sandbox.stop()
-    return [(r["id"], r["taskIdentifier"], str(r["tags"])) for r in runs]
+    return [(r["taskIdentifier"], str(r["tags"])) for r in runs]
 
 
 def test_demo_is_deterministic_for_a_seed() -> None:
