@@ -72,7 +72,8 @@ TYPED_TESTS := tests/hardening tests/live tests/browser/live_app.py tests/browse
 	tests/api/test_list_and_queue_agree.py tests/sandbox/test_standalone_command.py \
 	tests/sync/test_poison_records.py tests/sync/test_tokens_belong_to_one_run.py \
 	tests/sync/test_realtime_survives_poison_records.py tests/decisions/test_bulk_delivers_concurrently.py \
-	tests/decisions/test_a_failed_look_after_delivery_is_retried.py
+	tests/decisions/test_a_failed_look_after_delivery_is_retried.py \
+	tests/browser/test_accessibility.py tests/pages/test_field_errors_are_described.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

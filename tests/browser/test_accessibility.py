@@ -1,0 +1,188 @@
+"""axe-core finds no WCAG 2.1 A/AA violation on any page, at desktop and phone widths.
+
+axe-core comes from the npm registry (the ``axe_source`` fixture in conftest.py). The pages'
+Content-Security-Policy forbids inline script, so ``page.add_script_tag`` (an inline
+``<script>``) would be refused and reported as a CSP violation; ``page.evaluate`` runs the
+source through the DevTools protocol, which the policy does not govern, so the pages are
+checked exactly as served, policy included.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from approvals.models import Approval, ApprovalState, Decision, DeliveryState
+from tests.browser.conftest import sign_in
+from tests.factories import make_approval
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+RITA_PASSWORD = "pw-rita-1234"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = """(tags) => axe.run(document, {
+    runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]
+})"""
+WIDTHS = [pytest.param(1280, id="desktop"), pytest.param(390, id="phone")]
+
+# A token whose announced schema has a required choice, a number and a yes/no.
+TYPED_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "environment": {
+            "type": "string",
+            "enum": ["staging", "production"],
+            "title": "Environment",
+            "description": "Where the release goes.",
+        },
+        "replicas": {"type": "integer", "minimum": 1, "maximum": 20, "title": "Replicas"},
+        "notify": {"type": "boolean", "title": "Notify the on-call channel"},
+    },
+    "required": ["environment"],
+}
+
+
+def _violations(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    result: dict[str, Any] = page.evaluate(RUN_AXE, WCAG_21_AA)
+    violations: list[dict[str, Any]] = result["violations"]
+    return violations
+
+
+def _report(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"]:
+            lines.append(f"    {node['target']}: {node['failureSummary']}".replace("\n", " "))
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Any, axe_source: str, width: int) -> None:
+    """axe on the page as it is now, at ``width`` px."""
+    page.set_viewport_size({"width": width, "height": 900})
+    violations = _violations(page, axe_source)
+    if violations:
+        pytest.fail(f"axe on {page.url} at {width}px:\n{_report(violations)}", pytrace=False)
+
+
+def _decided(actor: Any, verdict: str, comment: str, **fields: Any) -> Approval:
+    approval = make_approval(state=ApprovalState.DECIDED, closed_at=timezone.now(), **fields)
+    Decision.objects.create(
+        approval=approval,
+        actor=actor,
+        actor_name=actor.username,
+        verdict=verdict,
+        comment=comment,
+        envelope={},
+        delivery_state=DeliveryState.DELIVERED,
+    )
+    return approval
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_sign_in_page(page: Any, axe_source: str, width: int) -> None:
+    page.goto("/accounts/login/")
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_sign_in_page_after_a_wrong_password(
+    page: Any, reviewer: Any, axe_source: str, width: int
+) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("rita")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_queue_with_rows(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    make_approval(description="Deploy billing 2.4 to production", requested_by="ed@example.com")
+    make_approval(description="Rotate the keys", expires_at=timezone.now() + timedelta(minutes=20))
+    make_approval(description="No deadline", expires_at=None)
+    sign_in(page, "rita", RITA_PASSWORD)
+    expect(page.locator("table.queue tbody tr")).to_have_count(3)
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_queue_after_a_failed_bulk_action(
+    page: Any, reviewer: Any, axe_source: str, width: int
+) -> None:
+    make_approval(description="Deploy billing 2.4 to production")
+    sign_in(page, "rita", RITA_PASSWORD)
+    page.locator("table.queue tbody input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Reject selected").click()
+    expect(page.locator("#bulk-reason-error")).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_empty_queue(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    sign_in(page, "rita", RITA_PASSWORD)
+    expect(page.get_by_text("Nothing is waiting for a decision")).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_pending_approval_with_a_typed_form(
+    page: Any, reviewer: Any, axe_source: str, width: int
+) -> None:
+    approval = make_approval(form_schema=TYPED_SCHEMA, context={"ticket": "OPS-12"})
+    sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
+    expect(page.get_by_label("Environment")).to_be_visible()
+    expect(page.get_by_label("Replicas")).to_be_visible()
+    expect(page.get_by_label("Notify the on-call channel")).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_typed_form_showing_its_errors(
+    page: Any, reviewer: Any, axe_source: str, width: int
+) -> None:
+    approval = make_approval(form_schema=TYPED_SCHEMA)
+    sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
+    page.get_by_label("Replicas").fill("99")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator("#decision-panel .field-error").first).to_be_visible()
+    page.get_by_role("button", name="Reject", exact=True).click()
+    expect(page.locator("#decision-panel .field-error").first).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_decided_approval(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    approval = _decided(reviewer, "approve", "Checked the canary, ship it")
+    sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
+    expect(page.locator("#decision-panel")).to_contain_text("Checked the canary, ship it")
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_history_with_rows(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    _decided(reviewer, "approve", "Ship it")
+    _decided(reviewer, "reject", "Not during the freeze")
+    make_approval(
+        state=ApprovalState.TIMED_OUT,
+        closed_at=timezone.now(),
+        closed_reason="token timed out",
+    )
+    sign_in(page, "rita", RITA_PASSWORD, next_path="/history/")
+    expect(page.locator("table.history tbody tr")).to_have_count(3)
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_not_found_page(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    sign_in(page, "rita", RITA_PASSWORD)
+    response = page.goto("/approvals/waitpoint_nobody_knows/")
+    assert response.status == 404
+    assert_accessible(page, axe_source, width)
