@@ -15,6 +15,7 @@ from django import forms
 from approvals import envelopes, limits
 from approvals.models import ApprovalState, DeliveryState, Verdict
 from approvals.queries import ORDER_NEWEST, ORDER_TIME_LEFT, HistoryFilters, QueueFilters
+from approvals.reviewing import SHOW_ALL, SHOW_CHOICES
 from approvals.templatetags.approval_tags import visible
 
 MAX_COMMENT_LENGTH = limits.COMMENT_MAX
@@ -43,9 +44,15 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[(ORDER_TIME_LEFT, "Time left"), (ORDER_NEWEST, "Newest")],
     )
+    # Which approvals: those waiting for this reviewer (the default for reviewers), those they
+    # asked for, or all (approvals.reviewing).
+    show = forms.ChoiceField(required=False, choices=SHOW_CHOICES)
 
-    def __init__(self, data: Any, *, tasks: list[str], statuses: list[str]) -> None:
+    def __init__(
+        self, data: Any, *, tasks: list[str], statuses: list[str], default_show: str = SHOW_ALL
+    ) -> None:
         super().__init__(data)
+        self.default_show = default_show
         # A filter value that is no longer in the queue still filters (to nothing), rather
         # than being rejected and silently widening the results.
         task, status = data.get("task", ""), data.get("status", "")
@@ -66,6 +73,16 @@ class QueueFilterForm(forms.Form):
             expiring_soon=bool(data.get("expiring")),
             order=data.get("order") or ORDER_TIME_LEFT,
         )
+
+    def shown(self) -> str:
+        """The chosen view; the reviewer's default when none (or a bad one) is given."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return str(data.get("show") or self.default_show)
+
+    def filtered(self) -> bool:
+        """Whether any filter narrows the queue (beyond the default view)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return any(data.get(name) for name in ("q", "task", "tag", "status", "expiring"))
 
 
 class HistoryFilterForm(forms.Form):
@@ -203,17 +220,25 @@ class RejectForm(forms.Form):
 
 
 class BulkDecisionForm(forms.Form):
+    """The queue's bulk action: the ticked rows, a verdict, and its text. Approving takes an
+    optional comment (a policy may require one: that item is then refused and named); rejecting
+    needs a reason. The first post asks to confirm; the confirmed one decides."""
+
+    MAX_ITEMS = 200
+
     token_ids = forms.MultipleChoiceField(
         error_messages={"required": "Select at least one approval."}
     )
     verdict = forms.ChoiceField(choices=Verdict.choices)
+    comment = forms.CharField(required=False, max_length=MAX_COMMENT_LENGTH)
     reason = forms.CharField(required=False, max_length=MAX_COMMENT_LENGTH)
+    confirmed = forms.BooleanField(required=False)
 
     def __init__(self, data: Any) -> None:
         super().__init__(data)
         # Any submitted id is acceptable here; decide_many re-checks every one.
         _choice_field(self, "token_ids").choices = [
-            (value, value) for value in data.getlist("token_ids")[:200]
+            (value, value) for value in data.getlist("token_ids")[: self.MAX_ITEMS]
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -221,6 +246,11 @@ class BulkDecisionForm(forms.Form):
         if cleaned.get("verdict") == Verdict.REJECT and not cleaned.get("reason"):
             self.add_error("reason", "A reason is required to reject.")
         return cleaned
+
+    def text(self) -> str:
+        """The comment (approving) or the reason (rejecting) that goes with the verdict."""
+        name = "reason" if self.cleaned_data.get("verdict") == Verdict.REJECT else "comment"
+        return str(self.cleaned_data.get(name) or "")
 
 
 def apply_field_errors(form: forms.Form, field_errors: dict[str, str]) -> None:

@@ -37,13 +37,34 @@ class Rules:
         )
 
 
+class PolicyBook:
+    """Every policy (with its groups) read once, for pages that ask about many approvals:
+    the queue's per-row signals and its "Needs my decision" view. Build one per request or
+    render; it does not notice policies changed after it was built."""
+
+    def __init__(self) -> None:
+        self.policies = list(
+            ApprovalPolicy.objects.prefetch_related("approver_groups").order_by("priority", "id")
+        )
+
+    def policy_for(self, *, task_identifier: str, tags: list[Any]) -> ApprovalPolicy | None:
+        for policy in self.policies:
+            if policy.matches(task_identifier=task_identifier, tags=tags):
+                return policy
+        return None
+
+    def policy_of(self, approval: Approval) -> ApprovalPolicy | None:
+        return self.policy_for(task_identifier=approval.task_identifier, tags=tags_of(approval))
+
+
+def tags_of(approval: Approval) -> list[Any]:
+    """The tags a policy's ``tag`` is matched against: the run's and the token's."""
+    return [*(approval.run_tags or []), *(approval.token_tags or [])]
+
+
 def policy_for(approval: Approval) -> ApprovalPolicy | None:
     """The first policy, by priority, that matches the approval's task and tags."""
-    tags = [*(approval.run_tags or []), *(approval.token_tags or [])]
-    for policy in ApprovalPolicy.objects.order_by("priority", "id"):
-        if policy.matches(task_identifier=approval.task_identifier, tags=tags):
-            return policy
-    return None
+    return PolicyBook().policy_of(approval)
 
 
 def rules_for(approval: Approval) -> Rules:
@@ -69,23 +90,10 @@ def refusal_reason(
     """``None`` when ``user`` may give ``verdict`` on ``approval``; otherwise why not, in words
     fit to show them. The self-approval rule only limits approving: a requester may always
     reject (withdraw) their own request. Pass ``policy`` when it is already known."""
-    if not user.is_authenticated or not user.is_active:
-        return "Sign in to decide approvals."
-    if not user.has_perm(DECIDE_PERMISSION):
-        return "You do not have permission to decide approvals."
     if policy is None:
         policy = policy_for(approval)
-    if policy is not None and policy.restrict_to_groups:
-        groups = list(policy.approver_groups.all())
-        if not groups:
-            return (
-                f"The policy “{policy}” allows only listed groups to decide, and lists none"
-                " (its groups were removed): nobody may decide until an admin fixes it."
-            )
-        # Superusers too: a policy naming groups is an explicit list of who decides.
-        if not user.groups.filter(pk__in=[g.pk for g in groups]).exists():
-            names = ", ".join(sorted(g.name for g in groups))
-            return f"Only members of {names} may decide this approval (policy “{policy}”)."
+    if (refusal := policy_refusal(user=user, policy=policy)) is not None:
+        return refusal
     if verdict == Verdict.APPROVE and (problem := envelopes.schema_problem(approval.form_schema)):
         return problem
     rules = Rules.of(policy)
@@ -95,4 +103,34 @@ def refusal_reason(
         and is_requester(user=user, approval=approval)
     ):
         return "You requested this run, and may not approve it yourself."
+    return None
+
+
+def policy_refusal(
+    *, user: Any, policy: ApprovalPolicy | None, group_ids: set[int] | None = None
+) -> str | None:
+    """Why ``user`` may not decide at all under ``policy`` (the permission, the policy's
+    groups), whatever the approval says; ``None`` when they may. ``group_ids``, the user's
+    groups, saves a query per call when asking about many approvals."""
+    if not user.is_authenticated or not user.is_active:
+        return "Sign in to decide approvals."
+    if not user.has_perm(DECIDE_PERMISSION):
+        return "You do not have permission to decide approvals."
+    if policy is not None and policy.restrict_to_groups:
+        groups = list(policy.approver_groups.all())
+        if not groups:
+            return (
+                f"The policy “{policy}” allows only listed groups to decide, and lists none"
+                " (its groups were removed): nobody may decide until an admin fixes it."
+            )
+        # Superusers too: a policy naming groups is an explicit list of who decides.
+        wanted = {group.pk for group in groups}
+        member = (
+            bool(wanted & group_ids)
+            if group_ids is not None
+            else user.groups.filter(pk__in=wanted).exists()
+        )
+        if not member:
+            names = ", ".join(sorted(g.name for g in groups))
+            return f"Only members of {names} may decide this approval (policy “{policy}”)."
     return None

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import capfirst
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
-from approvals import queries
+from approvals import people, queries
+from approvals.action_pages import post_only
 from approvals.decisions import DecisionError, DecisionResult, decide, decide_many
 from approvals.forms import (
     ApproveForm,
@@ -32,9 +35,13 @@ from approvals.forms import (
     RejectForm,
     apply_field_errors,
 )
+from approvals.limits import COMMENT_MAX
 from approvals.live import presence
-from approvals.models import Approval, Verdict
-from approvals.policies import DECIDE_PERMISSION, policy_for, refusal_reason
+from approvals.models import Approval, ApprovalState, Decision, DeliveryState, Verdict, Vote
+from approvals.policies import policy_for, refusal_reason
+from approvals.presentation.entered import entered_values
+from approvals.reviewing import SHOW_ALL, SHOW_MINE, Reviewer, next_pending
+from approvals.templatetags.approval_tags import visible
 
 logger = logging.getLogger(__name__)
 
@@ -68,68 +75,169 @@ def _render(
 
 @dataclass(frozen=True)
 class BulkOutcome:
+    approval: Approval | None
     token_id: str
     ok: bool
     message: str
+    attention: list[str]  # the fields that need the reviewer (on the approval's own page)
+
+
+# The queue the reviewer last looked at (its query string), for "← Queue" and "Next pending".
+QUEUE_QUERY_SESSION_KEY = "approvals:queue-query"
 
 
 def queue_context(request: HttpRequest) -> dict[str, Any]:
     """The queue page's context for ``request.user`` and ``request.GET`` (its filters); the
     live pushes render the same (approvals.live.fragments)."""
+    reviewer = Reviewer(request.user)
     facets = queries.queue_facets()
-    form = QueueFilterForm(request.GET, tasks=facets["tasks"], statuses=facets["statuses"])
-    page = queries.paginate(queries.pending_queue(form.filters()), request.GET.get("page"))
-    page.object_list = list(page.object_list)  # read once: the rows and who views them
+    form = QueueFilterForm(
+        request.GET,
+        tasks=facets["tasks"],
+        statuses=facets["statuses"],
+        default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
+    )
+    rows = reviewer.narrow(queries.pending_queue(form.filters()), form.shown())
+    page = queries.paginate(rows, request.GET.get("page"))
+    page.object_list = list(page.object_list)  # read once: the rows, who views them, standings
+    standings = reviewer.standings(page.object_list)
     return {
         "filter_form": form,
+        "show": form.shown(),
         "page": page,
         "query": request.GET.urlencode(),
-        "may_decide": request.user.has_perm(DECIDE_PERMISSION),
+        "standings": standings,
+        "may_decide": reviewer.may_decide_at_all,
+        "may_pick_any": any(standing.may_pick for standing in standings.values()),
+        "requesters": people.requester_names(a.requested_by for a in page.object_list),
         "viewing": presence.viewing(approval.pk for approval in page.object_list),
     }
+
+
+def _remember_queue(request: HttpRequest) -> None:
+    query = request.GET.urlencode()
+    if request.session.get(QUEUE_QUERY_SESSION_KEY) != query:
+        request.session[QUEUE_QUERY_SESSION_KEY] = query
+
+
+def queue_url(request: HttpRequest) -> str:
+    """The queue as the reviewer last filtered it."""
+    query = (
+        str(request.session.get(QUEUE_QUERY_SESSION_KEY, "")) if hasattr(request, "session") else ""
+    )
+    return reverse("home") + (f"?{query}" if query else "")
 
 
 @require_GET
 @login_required
 def queue(request: HtmxHttpRequest) -> HttpResponse:
+    _remember_queue(request)
     return _render(request, "approvals/queue.html", "queue-results", queue_context(request))
 
 
-@require_POST
+@post_only
 @login_required
 def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
-    """Approve or reject the ticked rows; every item is re-checked by ``decide_many``."""
+    """Approve or reject the ticked rows, in two steps: the first answer lists what will be
+    decided and asks to confirm; the confirmed post decides, each item re-checked by
+    ``decide_many``. Whatever fails stays ticked, with the typed text, and says why."""
     form = BulkDecisionForm(request.POST)
-    report: list[BulkOutcome] = []
-    status = 200
-    if form.is_valid():
-        results = decide_many(
-            token_ids=form.cleaned_data["token_ids"],
-            actor=request.user,
-            verdict=form.cleaned_data["verdict"],
-            comment=form.cleaned_data["reason"],
-        )
-        report = [_bulk_outcome(token_id, result) for token_id, result in results]
-    else:
-        status = 400
-    if not _wants_partial(request):
+    selected = request.POST.getlist("token_ids")[: BulkDecisionForm.MAX_ITEMS]
+    if request.POST.get("cancel"):
+        return _bulk_page(request, form=form, selected=selected, show_errors=False)
+    if not form.is_valid():
+        return _bulk_page(request, form=form, selected=selected, status=400)
+    if not form.cleaned_data["confirmed"]:
+        return _bulk_confirmation(request, form)
+    verdict = form.cleaned_data["verdict"]
+    results = decide_many(
+        token_ids=form.cleaned_data["token_ids"],
+        actor=request.user,
+        verdict=verdict,
+        comment=form.text(),
+    )
+    report = _bulk_report(results)
+    failed = [line.token_id for line in report if not line.ok]
+    if not _wants_partial(request) and not failed:
         for line in report:
-            level = messages.SUCCESS if line.ok else messages.ERROR
-            messages.add_message(request, level, f"{line.token_id}: {capfirst(line.message)}")
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+            name = line.approval.description if line.approval else line.token_id
+            messages.success(request, f"{name}: {capfirst(line.message)}")
         # Back to the same filtered page (the query string rode along in the action URL).
         query = request.GET.urlencode()
         return redirect(reverse("home") + (f"?{query}" if query else ""))
-    context = {**queue_context(request), "bulk_form": form, "bulk_report": report}
+    return _bulk_page(request, form=form, selected=failed, report=report)
+
+
+def _bulk_page(
+    request: HtmxHttpRequest,
+    *,
+    form: BulkDecisionForm,
+    selected: list[str],
+    report: list[BulkOutcome] | None = None,
+    status: int = 200,
+    show_errors: bool = True,
+) -> HttpResponse:
+    """The queue again, with the selection and the typed text kept."""
+    context = {
+        **queue_context(request),
+        "bulk_text": {
+            name: request.POST.get(name, "")[:COMMENT_MAX] for name in ("comment", "reason")
+        },
+        "bulk_errors": dict(form.errors) if show_errors else {},
+        "bulk_report": report or [],
+        "selected": set(selected),
+    }
     return _render(request, "approvals/queue.html", "queue-results", context, status=status)
 
 
-def _bulk_outcome(token_id: str, result: DecisionResult | DecisionError) -> BulkOutcome:
-    if isinstance(result, DecisionError):
-        return BulkOutcome(token_id=token_id, ok=False, message=result.message)
-    return BulkOutcome(token_id=token_id, ok=True, message=result.message)
+def _bulk_confirmation(request: HtmxHttpRequest, form: BulkDecisionForm) -> HttpResponse:
+    """What the confirmed post will decide: each approval by name, and any the reviewer
+    cannot decide (they are reported again, and skipped, when confirmed)."""
+    token_ids = form.cleaned_data["token_ids"]
+    found = {a.token_id: a for a in Approval.objects.filter(token_id__in=token_ids)}
+    standings = Reviewer(request.user).standings(found.values())
+    items = []
+    for token_id in token_ids:
+        approval = found.get(token_id)
+        standing = standings.get(approval.pk) if approval else None
+        items.append({"token_id": token_id, "approval": approval, "standing": standing})
+    context = {
+        **queue_context(request),
+        "confirm": {
+            "verdict": form.cleaned_data["verdict"],
+            "items": items,
+            "text": form.text(),
+            "comment": form.cleaned_data["comment"],
+            "reason": form.cleaned_data["reason"],
+        },
+    }
+    return _render(request, "approvals/queue.html", "queue-results", context)
+
+
+def _bulk_report(results: list[tuple[str, DecisionResult | DecisionError]]) -> list[BulkOutcome]:
+    found = {a.token_id: a for a in Approval.objects.filter(token_id__in=[t for t, _ in results])}
+    report = []
+    for token_id, result in results:
+        approval = found.get(token_id)
+        if isinstance(result, DecisionError):
+            attention = [_field_label(approval, key) for key in result.field_errors]
+            report.append(BulkOutcome(approval, token_id, False, result.message, attention))
+        else:
+            report.append(BulkOutcome(approval, token_id, True, result.message, []))
+    return report
+
+
+def _field_label(approval: Approval | None, key: str) -> str:
+    """A field the decision service named, as the approval's form labels it."""
+    if key in ("comment", "comments"):
+        return "Comment"
+    if key == "reason":
+        return "Reason"
+    schema = approval.form_schema if approval is not None else None
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    spec = properties.get(key) if isinstance(properties, dict) else None
+    title = spec.get("title") if isinstance(spec, dict) else None
+    return visible(title) if isinstance(title, str) and title else visible(key)
 
 
 # --- Detail and deciding ---------------------------------------------------------------------
@@ -153,17 +261,20 @@ def _panel_context(
     reject_blocked = refusal_reason(
         user=user, approval=approval, verdict=Verdict.REJECT, policy=policy
     )
-    votes = list(approval.votes.select_related("actor"))
-    decision = getattr(approval, "decision", None)
-    already_voted = any(vote.actor_id == user.pk for vote in votes)
+    votes = list(approval.votes.select_related("actor").order_by("created_at", "pk"))
+    decision = Decision.objects.select_related("actor").filter(approval=approval).first()
+    my_vote = next((vote for vote in votes if vote.actor_id == user.pk), None)
+    required = max(1, policy.approvals_required) if policy else 1
     return {
         "approval": approval,
         "policy": policy,
-        "approvals_required": max(1, policy.approvals_required) if policy else 1,
+        "approvals_required": required,
         "approve_votes": sum(1 for vote in votes if vote.verdict == Verdict.APPROVE),
-        "votes": votes,
+        "votes": [_vote_line(approval, vote) for vote in votes],
         "decision": decision,
-        "already_voted": already_voted,
+        "decision_values": _decision_values(approval, decision, votes),
+        "already_voted": my_vote is not None,
+        "my_vote": my_vote,
         "approve_blocked": approve_blocked,
         "reject_blocked": reject_blocked,
         "approve_form": approve_form
@@ -174,69 +285,111 @@ def _panel_context(
         "reject_form": reject_form or RejectForm(),
         "outcome": outcome,
         "outcome_ok": outcome_ok,
+        "expired_now": approval.is_pending
+        and approval.expires_at is not None
+        and approval.expires_at <= timezone.now(),
     }
 
 
-def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any]]:
-    """The approval's history, oldest first: seen, votes, decision, delivery, closing."""
-    events: list[dict[str, Any]] = [
-        {"at": approval.created_at, "what": "Token created upstream", "who": "", "text": ""},
-        {"at": approval.first_seen_at, "what": "Seen by the dashboard", "who": "", "text": ""},
+def _vote_line(approval: Approval, vote: Vote) -> dict[str, Any]:
+    return {
+        "vote": vote,
+        "who": people.actor_name(vote),
+        "values": entered_values(approval.form_schema, vote.fields),
+    }
+
+
+def _decision_values(
+    approval: Approval, decision: Decision | None, votes: list[Vote]
+) -> list[tuple[str, str]]:
+    """The typed values that went out with the decision: those of the vote that settled it."""
+    if decision is None:
+        return []
+    settling = [
+        vote
+        for vote in votes
+        if vote.actor_id == decision.actor_id and vote.verdict == decision.verdict
     ]
-    decision = context["decision"]
-    for vote in context["votes"]:
-        verdict = "Approved" if vote.verdict == Verdict.APPROVE else "Rejected"
-        events.append(
-            {"at": vote.created_at, "what": verdict, "who": vote.actor_name, "text": vote.comment}
+    return entered_values(approval.form_schema, settling[-1].fields) if settling else []
+
+
+def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """What happened to the approval, oldest first, one line per thing that happened, in
+    plain words: asked, each vote (the one that settled it says so), Trigger.dev accepting
+    the decision, the run resuming and ending, or the approval closing without a decision."""
+    requester = approval.requested_by
+    events: list[dict[str, Any]] = [
+        {
+            "at": approval.created_at,
+            "what": "Approval requested",
+            "who": people.requester_names([requester]).get(requester, visible(requester)),
+            "text": "",
+            "values": [],
+        }
+    ]
+    decision: Decision | None = context["decision"]
+    required = context["approvals_required"]
+    approvals_so_far = 0
+    for line in context["votes"]:
+        vote = line["vote"]
+        approving = vote.verdict == Verdict.APPROVE
+        approvals_so_far += approving
+        what = "Approved" if approving else "Rejected"
+        if required > 1 and approving:
+            what += f" ({approvals_so_far} of {required})"
+        settled = (
+            decision is not None
+            and vote.actor_id == decision.actor_id
+            and vote.verdict == decision.verdict
         )
-    if decision is not None:
+        if settled and required > 1:
+            what += ": decision made"
+        via = ""
+        if settled and decision is not None and decision.via_token_of_another:
+            via = f" (through the API, with a token issued by {decision.token_issued_by})"
         events.append(
             {
-                "at": decision.decided_at,
-                "what": f"Decision: {decision.get_verdict_display().lower()}",
-                "who": decision.actor_name,
-                "text": decision.comment,
+                "at": vote.created_at,
+                "what": what + via,
+                "who": line["who"],
+                "text": vote.comment,
+                "values": line["values"],
             }
         )
-        if decision.delivered_at:
-            events.append(
-                {
-                    "at": decision.delivered_at,
-                    "what": decision.get_delivery_state_display(),
-                    "who": "",
-                    "text": "",
-                }
-            )
+    if decision is not None and decision.delivered_at:
+        delivered = {
+            DeliveryState.DELIVERED: "Trigger.dev accepted the decision",
+            DeliveryState.COMPLETED_ELSEWHERE: "The run had already been answered elsewhere",
+            DeliveryState.TOKEN_GONE: "The run's wait had gone from Trigger.dev",
+        }.get(DeliveryState(decision.delivery_state), decision.get_delivery_state_display())
+        events.append(_event(decision.delivered_at, delivered))
     if approval.run_resumed_at:
-        events.append({"at": approval.run_resumed_at, "what": "Run resumed", "who": "", "text": ""})
+        events.append(_event(approval.run_resumed_at, "Run resumed"))
     if approval.run_stuck_at:
         events.append(
-            {
-                "at": approval.run_stuck_at,
-                "what": "Run had not resumed after the decision was delivered",
-                "who": "",
-                "text": "",
-            }
+            _event(approval.run_stuck_at, "The run had not resumed after the decision was sent")
         )
     if approval.run_finished_at:
         events.append(
-            {
-                "at": approval.run_finished_at,
-                "what": f"Run ended: {approval.run_status}",
-                "who": "",
-                "text": "",
-            }
+            _event(approval.run_finished_at, f"Run ended: {approval.run_status.lower()}")
         )
-    if approval.closed_at:
-        events.append(
-            {
-                "at": approval.closed_at,
-                "what": approval.get_state_display(),
-                "who": "",
-                "text": approval.closed_reason,
-            }
-        )
+    if approval.closed_at and decision is None:
+        events.append(_event(approval.closed_at, _closed_words(approval)))
+    # Stable: events at the same instant keep the order they happened in.
     return sorted(events, key=lambda event: event["at"])
+
+
+def _event(at: datetime, what: str) -> dict[str, Any]:
+    return {"at": at, "what": what, "who": "", "text": "", "values": []}
+
+
+def _closed_words(approval: Approval) -> str:
+    return {
+        ApprovalState.TIMED_OUT: "Nobody decided in time: the run continued with a timeout",
+        ApprovalState.COMPLETED_ELSEWHERE: "Answered outside this dashboard",
+        ApprovalState.RUN_ENDED: "The run ended before a decision",
+        ApprovalState.GONE: "The request was withdrawn on Trigger.dev",
+    }.get(ApprovalState(approval.state), approval.get_state_display())
 
 
 def detail_context(request: HttpRequest, approval: Approval, **panel: Any) -> dict[str, Any]:
@@ -244,15 +397,34 @@ def detail_context(request: HttpRequest, approval: Approval, **panel: Any) -> di
     tokens and who else is viewing; the live pushes render the same."""
     context = _panel_context(request, approval, **panel)
     names = presence.viewing([approval.pk]).get(approval.pk, [])
-    me = presence.display_name(request.user)
+    me = people.display_name(request.user)
+    requester = approval.requested_by
     context.update(
         {
             "run_tokens": queries.run_tokens(approval),
             "timeline": _timeline(approval, context),
             "others_viewing": [name for name in names if name != me],
+            "requester_name": people.requester_names([requester]).get(requester, ""),
+            "queue_url": queue_url(request),
+            "next_pending": _next_pending(request, approval),
         }
     )
     return context
+
+
+def _next_pending(request: HttpRequest, approval: Approval) -> Approval | None:
+    """The approval after this one in the reviewer's queue (their filters and view)."""
+    query = str(getattr(request, "session", {}).get(QUEUE_QUERY_SESSION_KEY, ""))
+    data = QueryDict(query)
+    reviewer = Reviewer(request.user)
+    form = QueueFilterForm(
+        data,
+        tasks=[],
+        statuses=[],
+        default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
+    )
+    rows = reviewer.narrow(queries.pending_queue(form.filters()), form.shown())
+    return next_pending(rows, after=approval, order=form.filters().order)
 
 
 @require_GET
@@ -329,7 +501,7 @@ def _forbidden(
     return _refused(request, approval, forms, message=reason, status=403)
 
 
-@require_POST
+@post_only
 @login_required
 def approve(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
     approval = get_object_or_404(Approval, token_id=token_id)
@@ -360,7 +532,7 @@ def approve(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
     )
 
 
-@require_POST
+@post_only
 @login_required
 def reject(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
     approval = get_object_or_404(Approval, token_id=token_id)

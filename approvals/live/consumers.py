@@ -35,7 +35,7 @@ from approvals.live import fragments, groups, presence
 from approvals.live.broadcast import sender
 from approvals.live.hub import hub
 from approvals.models import Approval
-from approvals.policies import DECIDE_PERMISSION
+from approvals.reviewing import SHOW_MINE, SHOW_REQUESTED, Reviewer, Standing
 
 logger = logging.getLogger(__name__)
 
@@ -206,21 +206,40 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
 
 
 class QueueConsumer(_SignedInConsumer):
-    """The queue's socket: the count, rows changing and leaving, new rows in place."""
+    """The queue's socket: the count, rows changing and leaving, new rows in place.
+
+    The rows a page shows depend on the filters and, in "Needs my decision", on the
+    reviewer: their rights (shared by everyone with the same groups), less their own
+    ``excluded`` rows (voted on, or their own request), kept here and updated from each
+    event (approvals.reviewing)."""
 
     async def connect(self) -> None:
         if not await self.signed_in():
             return
-        user = self.scope["user"]
-        self.may_decide: bool = await database_sync_to_async(user.has_perm)(DECIDE_PERMISSION)
-        # Until the browser says otherwise ("watch"), it shows the unfiltered first page.
+        # Until the browser says otherwise ("watch"), it shows the default first page.
         self.query = ""
-        snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
-        self.shown: set[int] = set(snapshot.on_page)  # the rows the browser shows
+        self.excluded: set[int] = set()
+        self.reviewer: Reviewer = await database_sync_to_async(Reviewer)(self.scope["user"])
+        view = await database_sync_to_async(self._read_view)()
+        self.shown: set[int] = set(view.on_page)  # the rows the browser shows
         self.leaving: set[int] = set()  # rows sent as "left just now", maybe still showing
         await self.accept()
         await self.listen(groups.QUEUE)
         self.start_watchdog()
+
+    def _read_view(self) -> fragments.QueueView:
+        """This reviewer's page now, their exclusions read again (in a database thread)."""
+        snapshot = fragments.queue_snapshot(self.query, self.reviewer)
+        self.show = snapshot.show
+        self.excluded = (
+            self.reviewer.excluded(
+                fragments.matching_rows(self.query, self.reviewer, personal=False)
+            )
+            if snapshot.show == SHOW_MINE
+            else set()
+        )
+        view = fragments.queue_view(snapshot, self.excluded)
+        return view or fragments.personal_view(self.query, self.reviewer)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         command = _command(text_data)
@@ -229,17 +248,24 @@ class QueueConsumer(_SignedInConsumer):
         query = fragments.normalise_query(command.query)
         # Rows the browser did not show before are highlighted, unless it changed filters.
         seen = set(self.shown) if query == self.query else None
+        changed = query != self.query
         self.query = query
         if command.type == "refresh":
+            # Rights may have changed since the socket opened (groups, policies).
+            self.reviewer = await database_sync_to_async(Reviewer)(self.scope["user"])
+            await database_sync_to_async(self._read_view)()
             html, ids = await database_sync_to_async(self._results)(seen)
             self.shown = set(ids)
             self.leaving.clear()
             await self.send(text_data=html)
-        elif command.rows is not None:
+            return
+        view = await database_sync_to_async(self._read_view)() if changed else None
+        if command.rows is not None:
             self.shown = set(command.rows)
+        elif view is not None:
+            self.shown = set(view.on_page)
         else:
-            snapshot = await database_sync_to_async(fragments.queue_snapshot)(self.query)
-            self.shown = set(snapshot.on_page)
+            self.shown = set((await database_sync_to_async(self._read_view)()).on_page)
 
     def _results(
         self, seen: set[int] | None = None, *, shared: bool = False
@@ -253,56 +279,77 @@ class QueueConsumer(_SignedInConsumer):
             if part:
                 await self.send(text_data=part)
 
-    async def _row(self, event: ApprovalEvent, *, leaving: bool, fresh: bool = False) -> str:
-        key = (event.id, "row", self.may_decide, leaving, fresh)
+    async def _row(
+        self,
+        event: ApprovalEvent,
+        facts: fragments.RowFacts,
+        standing: Standing | None,
+        *,
+        leaving: bool,
+        fresh: bool = False,
+    ) -> str:
+        may_decide = self.reviewer.may_decide_at_all
+        key = (event.id, "row", may_decide, standing, leaving, fresh)
         return await shared.get(
             key,
             lambda: fragments.queue_row(
-                event.approval_id, may_decide=self.may_decide, leaving=leaving, fresh=fresh
+                facts, standing=standing, may_decide=may_decide, leaving=leaving, fresh=fresh
             ),
         )
 
     async def _push(self, event: ApprovalEvent, shown: set[int]) -> list[str]:
         """This socket's message: the row parts first (they name the approval), the count
-        last, in one frame. One hop to the database per event, process and filters gives
-        the snapshot and the row the event most likely needs, shared by every socket."""
+        last, in one frame. The snapshot and the row's facts are read once per event,
+        process and filters (and rights), and shared by every socket."""
         pk = event.approval_id
+        facts = await shared.get((event.id, "facts"), lambda: fragments.row_facts(pk))
+        approval = facts.approval
+        standing = self.reviewer.standing_of(approval, facts.votes) if approval else None
         if event.kind == Kind.PRESENCE:
-            return [await self._row(event, leaving=False)] if pk in shown else []
-        query, may_decide = self.query, self.may_decide
-        leaving, fresh = event.kind in LEAVING, event.kind == Kind.APPEARED
-
-        def prepare() -> tuple[fragments.QueueSnapshot, str]:
-            row = fragments.queue_row(pk, may_decide=may_decide, leaving=leaving, fresh=fresh)
-            return fragments.queue_snapshot(query), row
-
-        snapshot, likely = await shared.get((event.id, "prepared", query, may_decide), prepare)
-        count = snapshot.count_html
-        on_page = snapshot.on_page
-        if event.kind in LEAVING or (pk in shown and pk not in on_page):
+            if pk not in shown:
+                return []
+            return [await self._row(event, facts, standing, leaving=False)]
+        query, reviewer = self.query, self.reviewer
+        personal = (self.scope["user"].pk,) if self.show == SHOW_REQUESTED else ()
+        snapshot = await shared.get(
+            (event.id, "snapshot", query, reviewer.rights, *personal),
+            lambda: fragments.queue_snapshot(query, reviewer, about=pk),
+        )
+        if snapshot.show == SHOW_MINE:
+            # The reviewer's own votes and requests leave their "Needs my decision".
+            if snapshot.about_matches and standing is not None and not standing.needs_me:
+                self.excluded.add(pk)
+            else:
+                self.excluded.discard(pk)
+        view = fragments.queue_view(snapshot, self.excluded)
+        if view is None:
+            view = await database_sync_to_async(fragments.personal_view)(query, reviewer)
+        count, on_page = view.count_html, view.on_page
+        leaving_kind = event.kind in LEAVING
+        if leaving_kind or (pk in shown and pk not in on_page):
             if pk not in shown:
                 return [count]
             shown.discard(pk)
             self.leaving.add(pk)
-            row = likely if leaving else await self._row(event, leaving=True)
-            return [row + count]
+            return [await self._row(event, facts, standing, leaving=True) + count]
         if pk not in on_page:
             return [count]  # on another page, or filtered out: the count says enough
         if pk in shown:
-            return [(likely if not fresh else await self._row(event, leaving=False)) + count]
+            return [await self._row(event, facts, standing, leaving=False) + count]
         position = on_page.index(pk)
         after = on_page[position - 1] if position else None
         if not shown or (after is not None and after not in shown):
             # The browser's table cannot take the row in place (it showed no rows, or not
-            # the one before it): send the whole results, as a reload would show them.
+            # the one before it): send the whole results, as a reload would show them. The
+            # rows carry this reviewer's own signals ("you voted"), so this is theirs alone.
             seen = set(shown)
-            key = (event.id, "results", query, may_decide, frozenset(seen))
+            key = (event.id, "results", query, self.scope["user"].pk, frozenset(seen))
             html, ids = await shared.get(key, lambda: self._results(seen, shared=True))
             self.leaving.clear()
             shown.clear()
             shown.update(ids)
             return [fragments.INSERT_MARK + html]  # the count is inside the results
-        row = likely if fresh else await self._row(event, leaving=False, fresh=True)
+        row = await self._row(event, facts, standing, leaving=False, fresh=True)
         removed = sorted(shown - set(on_page))
         shown.difference_update(removed)
         shown.add(pk)

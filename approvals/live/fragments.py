@@ -12,18 +12,22 @@ count) are rendered once per event and process and shared (``consumers``); a pus
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 
-from approvals import queries
+from approvals import people, queries
 from approvals.forms import QueueFilterForm
 from approvals.live import presence
-from approvals.models import Approval
+from approvals.models import Approval, Vote
+from approvals.reviewing import SHOW_ALL, SHOW_MINE, SHOW_REQUESTED, Reviewer, Standing
 
 # A push that inserts a row: the browser may hold it while the reviewer is busy (ticked rows,
 # typing, pointer on the table) and show "N new" instead (static/js/app.js).
@@ -51,7 +55,7 @@ def live_request(*, user: Any, cookies: dict[str, str], path: str, query: str = 
 def normalise_query(query: str) -> str:
     """The queue's filters as a stable key: known parameters only, sorted, blanks dropped."""
     data = QueryDict(query.lstrip("?")[:2_000])
-    known = ("q", "task", "tag", "status", "expiring", "order", "page")
+    known = ("q", "task", "tag", "status", "expiring", "order", "show", "page")
     kept = QueryDict(mutable=True)
     for name in known:
         value = data.get(name, "").strip()
@@ -62,44 +66,163 @@ def normalise_query(query: str) -> str:
 
 # --- The queue ---------------------------------------------------------------------------------
 
+# Rows a snapshot reads beyond the page, so that each reviewer can take out their own
+# (approvals.reviewing.Reviewer.excluded) and still fill the page.
+WINDOW_EXTRA = 50
+
 
 @dataclass(frozen=True)
 class QueueSnapshot:
-    """The queue as one set of filters sees it now: the ids on its page (in order), the first
-    id of the next page, and the count line, ready to swap."""
+    """The queue as one set of filters and rights sees it now: the ids in order from the
+    first up to this page's end and ``WINDOW_EXTRA`` more, and how many match in all.
+    Shared by every socket with the same filters and rights; ``QueueView`` is one
+    reviewer's page of it."""
+
+    ordered: list[int]
+    count: int
+    page: str | None  # the page asked for
+    show: str
+    about_matches: bool = False  # whether the approval the snapshot was read for matches
+
+    @property
+    def complete(self) -> bool:
+        return len(self.ordered) >= self.count
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """One reviewer's page: its ids, the first id of the next page, the count line."""
 
     on_page: list[int]
     next_id: int | None
     count_html: str
 
 
-def queue_snapshot(query: str) -> QueueSnapshot:
+def queue_form(query: str, reviewer: Reviewer) -> QueueFilterForm:
     facets = queries.queue_facets()
-    data = QueryDict(query)
-    form = QueueFilterForm(data, tasks=facets["tasks"], statuses=facets["statuses"])
-    rows = queries.pending_queue(form.filters())
-    page = queries.paginate(rows, data.get("page"))
-    offset = (page.number - 1) * queries.PAGE_SIZE
-    ids = list(rows.values_list("pk", flat=True)[offset : offset + queries.PAGE_SIZE + 1])
-    count_html = render_to_string("approvals/queue.html#queue-count", {"page": page, "oob": True})
-    return QueueSnapshot(
-        on_page=ids[: queries.PAGE_SIZE],
-        next_id=ids[queries.PAGE_SIZE] if len(ids) > queries.PAGE_SIZE else None,
-        count_html=count_html,
+    return QueueFilterForm(
+        QueryDict(query),
+        tasks=facets["tasks"],
+        statuses=facets["statuses"],
+        default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
     )
 
 
-def queue_row(approval_id: int, *, may_decide: bool, leaving: bool, fresh: bool) -> str:
-    """One row of the queue (or its "approved by X just now" form, when ``leaving``)."""
+def matching_rows(query: str, reviewer: Reviewer, *, personal: bool) -> QuerySet[Approval]:
+    form = queue_form(query, reviewer)
+    return reviewer.narrow(queries.pending_queue(form.filters()), form.shown(), personal=personal)
+
+
+def queue_snapshot(query: str, reviewer: Reviewer, *, about: int | None = None) -> QueueSnapshot:
+    """What the filters in ``query`` show to reviewers with ``reviewer``'s rights ("Requested
+    by me": to ``reviewer`` alone); their own exclusions are taken out by ``queue_view``.
+    ``about``: an approval whose membership the caller needs (``about_matches``)."""
+    form = queue_form(query, reviewer)
+    show = form.shown()
+    rows = matching_rows(query, reviewer, personal=show == SHOW_REQUESTED)
+    count = rows.count()
+    page = QueryDict(query).get("page")
+    wanted = _page_number(page, count) * queries.PAGE_SIZE + 1 + WINDOW_EXTRA
+    ids = list(rows.values_list("pk", flat=True)[:wanted])
+    matches = about is not None and (about in ids or rows.filter(pk=about).exists())
+    return QueueSnapshot(ordered=ids, count=count, page=page, show=show, about_matches=matches)
+
+
+def _page_number(page: str | None, count: int) -> int:
+    pages = max(1, -(-count // queries.PAGE_SIZE))
+    try:
+        number = int(page or 1)
+    except ValueError:
+        number = 1
+    return min(max(number, 1), pages)
+
+
+def queue_view(snapshot: QueueSnapshot, excluded: set[int]) -> QueueView | None:
+    """``snapshot`` less the reviewer's own ``excluded`` rows; ``None`` when the window is
+    too short for them (many exclusions on a late page: read their own snapshot then)."""
+    count = max(0, snapshot.count - len(excluded))
+    rows = [pk for pk in snapshot.ordered if pk not in excluded]
+    number = _page_number(snapshot.page, count)
+    offset = (number - 1) * queries.PAGE_SIZE
+    if len(rows) < offset + queries.PAGE_SIZE + 1 and not snapshot.complete:
+        return None
+    on_page = rows[offset : offset + queries.PAGE_SIZE]
+    following = rows[offset + queries.PAGE_SIZE : offset + queries.PAGE_SIZE + 1]
+    return QueueView(
+        on_page=on_page,
+        next_id=following[0] if following else None,
+        count_html=count_line(count, number, snapshot.show),
+    )
+
+
+def personal_view(query: str, reviewer: Reviewer) -> QueueView:
+    """One reviewer's page read on its own (the fallback of ``queue_view``)."""
+    snapshot = queue_snapshot(query, reviewer)
+    rows = matching_rows(query, reviewer, personal=True)
+    personal = QueueSnapshot(
+        ordered=list(
+            rows.values_list("pk", flat=True)[
+                : _page_number(snapshot.page, snapshot.count) * queries.PAGE_SIZE + 1
+            ]
+        ),
+        count=rows.count(),
+        page=snapshot.page,
+        show=snapshot.show,
+    )
+    view = queue_view(personal, set())
+    assert view is not None  # read to the page's end: never short
+    return view
+
+
+@functools.lru_cache(maxsize=256)
+def count_line(count: int, number: int, show: str) -> str:
+    """The count line, swapped out of band; the same for everyone with the same figures."""
+    pages = max(1, -(-count // queries.PAGE_SIZE))
+    page = SimpleNamespace(number=number, paginator=SimpleNamespace(count=count, num_pages=pages))
+    context = {"page": page, "show": show, "oob": True}
+    return render_to_string("approvals/queue.html#queue-count", context)
+
+
+@dataclass(frozen=True)
+class RowFacts:
+    """What every socket needs to render one approval's row: the row, its votes
+    ``(actor id, verdict)`` and its requester's name when that is an account."""
+
+    approval: Approval | None
+    votes: tuple[tuple[int, str], ...]
+    requesters: dict[str, str]
+
+
+def row_facts(approval_id: int) -> RowFacts:
     approval = Approval.objects.filter(pk=approval_id).first()
+    if approval is None:
+        return RowFacts(None, (), {})
+    votes = tuple(
+        (int(actor), str(verdict))
+        for actor, verdict in Vote.objects.filter(approval_id=approval_id).values_list(
+            "actor_id", "verdict"
+        )
+        if actor is not None
+    )
+    return RowFacts(approval, votes, people.requester_names([approval.requested_by]))
+
+
+def queue_row(
+    facts: RowFacts, *, standing: Standing | None, may_decide: bool, leaving: bool, fresh: bool
+) -> str:
+    """One row of the queue (or its "approved by X just now" form, when ``leaving``) as a
+    reviewer with ``standing`` on it sees it."""
+    approval = facts.approval
     if approval is None:
         return ""
     context = {
         "approval": approval,
+        "standings": {approval.pk: standing},
         "may_decide": may_decide,
+        "requesters": facts.requesters,
         "leaving": leaving,
-        "fresh_ids": {approval_id} if fresh else set(),
-        "viewing": presence.viewing([approval_id]),
+        "fresh_ids": {approval.pk} if fresh else set(),
+        "viewing": presence.viewing([approval.pk]),
     }
     return render_to_string("approvals/queue.html#queue-row", context)
 
@@ -151,6 +274,6 @@ def detail_live(request: HttpRequest, approval_id: int) -> str:
 
 def detail_presence(request: HttpRequest, approval_id: int) -> str:
     names = presence.viewing([approval_id]).get(approval_id, [])
-    me = presence.display_name(request.user)
+    me = people.display_name(request.user)
     context = {"others_viewing": [name for name in names if name != me], "oob": True}
     return render_to_string("approvals/detail.html#presence", context)

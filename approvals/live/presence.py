@@ -19,13 +19,10 @@ from django.utils import timezone
 
 from approvals.events import Kind, approval_changed
 from approvals.models import Approval, Viewer
+from approvals.people import display_name
 
 HEARTBEAT_SECONDS = 30.0
 STALE_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
-
-
-def display_name(user: Any) -> str:
-    return str(user.get_full_name() or user.get_username()) if user is not None else ""
 
 
 def join(*, channel_name: str, approval: Approval, user: Any) -> None:

@@ -1,7 +1,8 @@
 """Filters for showing upstream data: pretty JSON, visible control characters, countdowns.
 
 Every filter returns plain ``str`` (never ``SafeString``), so the template engine escapes
-its output like any other variable: upstream text stays inert.
+its output like any other variable: upstream text stays inert. The one exception is
+``markdown_summary``, whose HTML approvals.presentation.markdown sanitises.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
-from approvals import addresses
+from approvals import addresses, people
 from approvals.invisible import DEFAULT_IGNORABLE
+from approvals.presentation import markdown, payload
 from approvals.queries import EXPIRING_SOON, trigger_run_url
 from approvals.sync import NOTE_TEXT
 
@@ -98,6 +101,35 @@ def age(moment: datetime | None) -> str:
     return f"{_span((timezone.now() - moment).total_seconds())} ago"
 
 
+def _zoned(moment: datetime, pattern: str) -> str:
+    local = timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y, {pattern}} {local.tzname() or ''}".strip()
+
+
+@register.filter
+def when(moment: datetime | None) -> str:
+    """An absolute time with its zone: "3 Dec 2026, 18:20 UTC"."""
+    return _zoned(moment, "%H:%M") if moment is not None else ""
+
+
+@register.filter
+def when_seconds(moment: datetime | None) -> str:
+    """The same, to the second, for the timeline: "3 Dec 2026, 18:20:05 UTC"."""
+    return _zoned(moment, "%H:%M:%S") if moment is not None else ""
+
+
+@register.filter
+def actor(record: Any) -> str:
+    """Who cast a vote or made a decision, named as everywhere else (approvals.people)."""
+    return people.actor_name(record)
+
+
+@register.filter
+def person(user: Any) -> str:
+    """A user's one name on every page (approvals.people)."""
+    return people.display_name(user)
+
+
 @register.filter
 def expiring_soon(moment: datetime | None) -> bool:
     """Whether ``moment`` is within the queue's "expiring soon" window (or already past)."""
@@ -129,3 +161,25 @@ def get_item(mapping: Any, key: Any) -> Any:
     if isinstance(mapping, dict):
         return mapping.get(key)
     return None
+
+
+# --- Readable requests: payloads as key/value trees, the Markdown summary --------------------
+
+
+@register.filter
+def readable(value: Any) -> payload.Node:
+    """A JSON value as a bounded tree for ``approvals/_value.html``."""
+    return payload.value_tree(value)
+
+
+@register.filter
+def without_announcements(metadata: Any) -> dict[str, Any]:
+    """Run metadata without ``waitTokens``, which the page shows as the approval itself."""
+    return payload.without_announcements(metadata)
+
+
+@register.filter
+def markdown_summary(text: Any) -> SafeString:
+    """A task's Markdown summary as sanitised HTML: the only filter whose output is not
+    escaped, because approvals.presentation.markdown allows nothing that can run or load."""
+    return markdown.render_summary(text if isinstance(text, str) else "")

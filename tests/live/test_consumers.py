@@ -235,8 +235,8 @@ async def test_the_panel_shows_each_user_their_own_vote(
         my_panel = await _until(mine, "1 of 2")
         their_panel = await _until(theirs, "1 of 2")
 
-    assert "You have voted" in my_panel and "approve-form" not in my_panel
-    assert "approve-form" in their_panel and "You have voted" not in their_panel
+    assert "You approved this" in my_panel and "approve-form" not in my_panel
+    assert "approve-form" in their_panel and "You approved this" not in their_panel
 
 
 async def test_who_else_is_viewing_is_shown_and_goes_when_they_leave(

@@ -65,7 +65,7 @@ def test_the_detail_page_shows_the_resumed_and_finished_run(
 
     body = client.get(f"/approvals/{approval.token_id}/").content.decode()
 
-    assert "Run resumed" in body and "Run ended: COMPLETED" in body
+    assert "Run resumed" in body and "Run ended: completed" in body
     assert "&quot;status&quot;: &quot;approved&quot;" in body  # the output, escaped
 
 

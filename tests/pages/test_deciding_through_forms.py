@@ -226,7 +226,7 @@ def test_with_two_approvals_required_the_first_approval_waits_for_the_second(
     approval = approval_for_sandbox_run(ids)
     first = rita.post(f"/approvals/{approval.token_id}/approve", {}, **HTMX).content.decode()
     assert "Your approval is recorded (1 of 2)" in first
-    assert "You have voted; waiting for the other approvals." in first
+    assert "You approved this; waiting for the other approvals." in first
     assert live_sandbox.control("GET", f"runs/{ids['runId']}")["output"] is None
     sam = Client()
     sam.force_login(second_reviewer)

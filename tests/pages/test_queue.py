@@ -160,7 +160,8 @@ def test_an_htmx_history_restore_gets_the_whole_page(rita: Client) -> None:
 
 
 def test_an_empty_queue_says_so(rita: Client) -> None:
-    assert "Nothing is waiting for a decision" in rita.get("/").content.decode()
+    assert "Nothing is waiting for your decision" in rita.get("/").content.decode()
+    assert "Nothing is waiting for a decision" in rita.get("/?show=all").content.decode()
     make_approval(task_identifier="deploy-production")
     body = rita.get("/?task=other").content.decode()
     assert "No pending approval matches these filters" in body

@@ -1,0 +1,232 @@
+"""One reviewer's standing on approvals: may they decide it, have they voted, did they ask for it.
+
+The queue's per-row signals ("you voted · 1 of 2", "your request"), its views ("Needs my
+decision", "Requested by me", "All") and the detail page's "Next pending" read this. Policies
+and the reviewer's groups are read once per ``Reviewer`` (one per request or live render), so
+asking about a page of rows, or about every pending approval, costs a few queries whatever
+the count. Deciding never relies on it: ``approvals.decisions.decide`` checks again under the
+row lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from approvals import addresses
+from approvals.models import Approval, Verdict, Vote
+from approvals.policies import DECIDE_PERMISSION, PolicyBook, Rules, policy_refusal, tags_of
+from approvals.queries import ORDER_NEWEST
+
+# The queue's views of the pending approvals (the ``show`` parameter).
+SHOW_MINE = "mine"
+SHOW_REQUESTED = "requested"
+SHOW_ALL = "all"
+SHOW_CHOICES = [
+    (SHOW_MINE, "Needs my decision"),
+    (SHOW_REQUESTED, "Requested by me"),
+    (SHOW_ALL, "All"),
+]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one reviewer stands on one approval."""
+
+    may_decide: bool  # the permission and the policy's groups let them decide it
+    is_requester: bool
+    may_approve_own: bool  # the policy lets a requester approve their own run
+    my_vote: str  # "approve", "reject" or "" (not voted)
+    approve_votes: int
+    approvals_required: int
+
+    @property
+    def blocked_as_requester(self) -> bool:
+        return self.is_requester and not self.may_approve_own
+
+    @property
+    def needs_me(self) -> bool:
+        """Waiting for this reviewer: they may approve it and have not voted yet."""
+        return self.may_decide and not self.my_vote and not self.blocked_as_requester
+
+    @property
+    def may_pick(self) -> bool:
+        """Whether the queue offers it a checkbox: some verdict is still theirs to give (a
+        requester may always reject, that is withdraw, their own request)."""
+        return self.may_decide and not self.my_vote
+
+
+class Reviewer:
+    """A user's rights, read once: their permission, groups, and every policy."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.signed_in = bool(user.is_authenticated and user.is_active)
+        self.may_decide_at_all = self.signed_in and user.has_perm(DECIDE_PERMISSION)
+        self.group_ids: set[int] = (
+            set(user.groups.values_list("pk", flat=True)) if self.signed_in else set()
+        )
+        self.identities = [user.email or "", user.get_username() or ""] if self.signed_in else []
+        self.book = PolicyBook()
+
+    @property
+    def rights(self) -> tuple[Any, ...]:
+        """What decides which approvals this reviewer may decide: equal for two reviewers
+        means the same rights (live pushes share their renders)."""
+        return (self.may_decide_at_all, bool(self.user.is_superuser), frozenset(self.group_ids))
+
+    def standing_of(self, approval: Approval, votes: Iterable[tuple[int, str]]) -> Standing:
+        """The standing on one approval from its votes, ``(actor id, verdict)``; no query."""
+        votes = list(votes)
+        return self._standing(
+            task_identifier=approval.task_identifier,
+            tags=tags_of(approval),
+            requested_by=approval.requested_by,
+            my_vote=next((verdict for actor, verdict in votes if actor == self.user.pk), ""),
+            approve_votes=sum(1 for _, verdict in votes if verdict == Verdict.APPROVE),
+        )
+
+    def _standing(
+        self,
+        *,
+        task_identifier: str,
+        tags: list[Any],
+        requested_by: str,
+        my_vote: str,
+        approve_votes: int,
+    ) -> Standing:
+        policy = self.book.policy_for(task_identifier=task_identifier, tags=tags)
+        rules = Rules.of(policy)
+        may_decide = self.may_decide_at_all and (
+            policy_refusal(user=self.user, policy=policy, group_ids=self.group_ids) is None
+        )
+        return Standing(
+            may_decide=may_decide,
+            is_requester=bool(self.identities)
+            and addresses.same_person(requested_by, self.identities),
+            may_approve_own=rules.allow_self_approval,
+            my_vote=my_vote,
+            approve_votes=approve_votes,
+            approvals_required=rules.approvals_required,
+        )
+
+    def standings(self, approvals: Iterable[Approval]) -> dict[int, Standing]:
+        """Each approval's standing by primary key, for a page of rows (two queries)."""
+        rows = list(approvals)
+        votes = Vote.objects.filter(approval_id__in=[row.pk for row in rows]).values_list(
+            "approval_id", "verdict", "actor_id"
+        )
+        approve_votes: dict[int, int] = {}
+        mine: dict[int, str] = {}
+        for approval_id, verdict, actor_id in votes:
+            if verdict == Verdict.APPROVE:
+                approve_votes[approval_id] = approve_votes.get(approval_id, 0) + 1
+            if actor_id == self.user.pk:
+                mine[approval_id] = verdict
+        return {
+            row.pk: self._standing(
+                task_identifier=row.task_identifier,
+                tags=tags_of(row),
+                requested_by=row.requested_by,
+                my_vote=mine.get(row.pk, ""),
+                approve_votes=approve_votes.get(row.pk, 0),
+            )
+            for row in rows
+        }
+
+    def narrow(
+        self, approvals: QuerySet[Approval], show: str, *, personal: bool = True
+    ) -> QuerySet[Approval]:
+        """``approvals`` limited to the ones that need this reviewer (``SHOW_MINE``) or that
+        they asked for (``SHOW_REQUESTED``); all of them otherwise. Without ``personal``,
+        "need this reviewer" means only "their rights let them decide it" (their own votes
+        and requests are left in: the live queue shares that among reviewers with the same
+        rights and takes each one's ``excluded`` rows out itself).
+
+        Policies match by glob and tag, and requesters by normalised address
+        (approvals.addresses), neither of which SQL can say on both databases: the light
+        columns of the candidate rows are read and judged here, then the rows are selected
+        by key in the query's own order."""
+        if show not in (SHOW_MINE, SHOW_REQUESTED):
+            return approvals
+        if show == SHOW_MINE and not self.may_decide_at_all:
+            return approvals.none()
+        voted = self._voted(approvals) if personal else set()
+        keep: list[int] = []
+        light = approvals.values_list(
+            "pk", "task_identifier", "run_tags", "token_tags", "requested_by"
+        )
+        for pk, task, run_tags, token_tags, requested_by in light:
+            standing = self._standing(
+                task_identifier=task,
+                tags=[*(run_tags or []), *(token_tags or [])],
+                requested_by=requested_by,
+                my_vote="voted" if pk in voted else "",
+                approve_votes=0,
+            )
+            if show == SHOW_REQUESTED:
+                wanted = standing.is_requester
+            elif personal:
+                wanted = standing.needs_me
+            else:
+                wanted = standing.may_decide
+            if wanted:
+                keep.append(pk)
+        return approvals.filter(pk__in=keep)
+
+    def _voted(self, approvals: QuerySet[Approval]) -> set[int]:
+        return set(
+            Vote.objects.filter(actor_id=self.user.pk, approval__in=approvals).values_list(
+                "approval_id", flat=True
+            )
+        )
+
+    def excluded(self, approvals: QuerySet[Approval]) -> set[int]:
+        """The rows of ``approvals`` this reviewer's rights allow but that do not need them:
+        voted on already, or their own request they may not approve."""
+        voted = self._voted(approvals)
+        own = {
+            pk
+            for pk, task, run_tags, token_tags, requested_by in approvals.values_list(
+                "pk", "task_identifier", "run_tags", "token_tags", "requested_by"
+            )
+            if self._standing(
+                task_identifier=task,
+                tags=[*(run_tags or []), *(token_tags or [])],
+                requested_by=requested_by,
+                my_vote="",
+                approve_votes=0,
+            ).blocked_as_requester
+        }
+        return voted | own
+
+
+def next_pending(approvals: QuerySet[Approval], *, after: Approval, order: str) -> Approval | None:
+    """The approval that follows ``after`` in the queue's order among ``approvals`` (the
+    reviewer's filtered queue), wrapping round to the first; ``None`` when none is left.
+    ``after`` itself may have left the queue (just decided): its place is found by its sort
+    key, not by looking it up in the queue."""
+
+    def key(expires_at: datetime | None, created_at: datetime, pk: int) -> tuple[Any, ...]:
+        if order == ORDER_NEWEST:
+            return (-created_at.timestamp(), pk)
+        far = expires_at is None
+        return (far, expires_at.timestamp() if expires_at else 0.0, -created_at.timestamp(), pk)
+
+    current = key(after.expires_at, after.created_at, after.pk)
+    rows = [
+        (key(expires_at, created_at, pk), pk)
+        for pk, expires_at, created_at in approvals.exclude(pk=after.pk).values_list(
+            "pk", "expires_at", "created_at"
+        )
+    ]
+    if not rows:
+        return None
+    rows.sort()
+    following = [pk for row_key, pk in rows if row_key > current]
+    chosen = following[0] if following else rows[0][1]
+    return Approval.objects.filter(pk=chosen).first()
