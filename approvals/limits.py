@@ -10,3 +10,6 @@ COMMENT_MAX = 10_000
 SEARCH_MAX = 200
 # Longest run tag typed into the queue's filter (Trigger.dev caps tags at 128 characters).
 TAG_MAX = 128
+# Longest Markdown summary a task may announce (README, "The approval contract"): a page of
+# explanation, not a document; the sync cuts the rest.
+SUMMARY_MAX = 20_000

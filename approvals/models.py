@@ -38,6 +38,9 @@ class Approval(models.Model):
     run_tags = models.JSONField(default=list, blank=True)
     token_tags = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True)
+    # The announcement's Markdown ``summary`` as sent (capped at limits.SUMMARY_MAX); rendered
+    # and sanitised only when shown (approvals.presentation.markdown).
+    summary = models.TextField(blank=True, default="")
     payload = models.JSONField(null=True, blank=True)
     context = models.JSONField(null=True, blank=True)
     run_metadata = models.JSONField(default=dict, blank=True)

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from approvals.contract import announcements, is_valid_id, run_id_from_tags
 from approvals.events import Kind, approval_changed
+from approvals.limits import SUMMARY_MAX
 from approvals.models import Approval, ApprovalState, Decision, DeliveryState
 from approvals.trigger import (
     MalformedResponseError,
@@ -56,6 +57,9 @@ TAGS_MAX = 50
 TASK_MAX = 200
 STATUS_MAX = 40
 SEARCH_TEXT_MAX = 10_000
+# How much of a Markdown summary goes into the search text: its opening says what it is
+# about, and a long summary must not push the payload out of SEARCH_TEXT_MAX.
+SEARCH_SUMMARY_MAX = 2_000
 JSON_MAX_CHARS = 256_000
 JSON_MAX_DEPTH = 64
 PAGE_SIZE = 100
@@ -427,6 +431,8 @@ def approval_fields(
     """The ``Approval`` columns for one token of one run, cleaned and capped."""
     description = clean_text(announcement.get("description"), DESCRIPTION_MAX).strip()
     requested_by = clean_text(announcement.get("requestedBy"), REQUESTED_BY_MAX).strip()
+    # Markdown: leading spaces may be meaningful (an indented code block), blank lines are not.
+    summary = clean_text(announcement.get("summary"), SUMMARY_MAX).lstrip("\n").rstrip()
     schema = announcement.get("schema")
     context = announcement.get("context")
     notes: set[str] = set()
@@ -439,7 +445,17 @@ def approval_fields(
     task = clean_text(run.task_identifier, TASK_MAX)
     description = description or DEFAULT_DESCRIPTION
     token_id = token.id if token else str(announcement.get("id", ""))
-    search = " ".join([description, token_id, run.id, task, requested_by, payload_text])
+    search = " ".join(
+        [
+            description,
+            token_id,
+            run.id,
+            task,
+            requested_by,
+            summary[:SEARCH_SUMMARY_MAX],
+            payload_text,
+        ]
+    )
     return {
         "run_id": run.id,
         "task_identifier": task,
@@ -447,6 +463,7 @@ def approval_fields(
         "run_tags": clean_tags(run.tags),
         "token_tags": clean_tags(token.tags) if token else [settings.APPROVAL_TAG, f"run:{run.id}"],
         "description": description,
+        "summary": summary,
         "payload": payload_value,
         "context": capped_json(context, notes)[0] if isinstance(context, dict) else None,
         "run_metadata": metadata if isinstance(metadata, dict) else {},
@@ -916,6 +933,7 @@ def _create_announced(
 # What an announcement may change on a known approval (the payload comes with the details).
 _ANNOUNCED_FIELDS = (
     "description",
+    "summary",
     "requested_by",
     "form_schema",
     "context",
