@@ -223,9 +223,12 @@ AXES_LOCKOUT_CALLABLE = "approvals.throttling.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # Only failures are recorded (the access log would grow by a row per sign-in).
 AXES_DISABLE_ACCESS_LOG = True
-# The demo reviewer exists only while the embedded sandbox is in use (see approvals.auth.demo).
+# The demo reviewers exist only while the embedded sandbox is in use (see approvals.auth.demo).
+# Two, so that an approval needing two reviewers (the demo's deploy policy) can be seen through.
 DEMO_REVIEWER_USERNAME = "demo"
 DEMO_REVIEWER_PASSWORD = "demo-reviewer"
+DEMO_SECOND_REVIEWER_USERNAME = "demo2"
+DEMO_SECOND_REVIEWER_PASSWORD = "demo2-reviewer"
 
 # --- Security headers ------------------------------------------------------------------------
 # "Production" = a real Trigger.dev with DEBUG off: HTTPS everywhere unless told otherwise, so

@@ -94,8 +94,10 @@ def start_run(http: httpx.Client, **fields: Any) -> dict[str, str]:
     }
     response = http.post("/_sandbox/runs", json=body)
     assert response.status_code == 200, response.text
-    return response.json()
+    started: dict[str, str] = response.json()
+    return started
 
 
 def internal_run(http: httpx.Client, run_id: str) -> dict[str, Any]:
-    return http.get(f"/_sandbox/runs/{run_id}").json()
+    run: dict[str, Any] = http.get(f"/_sandbox/runs/{run_id}").json()
+    return run

@@ -2,20 +2,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from approvals.auth.demo import ensure_demo_reviewer
+from approvals.auth.demo import demo_accounts, ensure_demo_reviewers
+from approvals.demo.earlier_worlds import forget_untouched_pending
+from approvals.demo.history import HistoryError, record_history
+from approvals.demo.policies import ensure_demo_policies
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo reviewer when the embedded sandbox is in use (and disable it otherwise)."
+        "With the embedded sandbox: create the two demo reviewers, the demo policies and a little"
+        " history, and forget the pending approvals of the previous boot's sandbox world. Safe"
+        " to run at every start. With a real Trigger.dev: disable the demo reviewers, nothing"
+        " else."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if ensure_demo_reviewer():
-            user, password = settings.DEMO_REVIEWER_USERNAME, settings.DEMO_REVIEWER_PASSWORD
-            self.stdout.write(f"Demo reviewer: {user} / {password}")
-        else:
-            self.stdout.write("Real Trigger.dev configured: the demo reviewer is disabled.")
+        if not ensure_demo_reviewers():
+            self.stdout.write("Real Trigger.dev configured: the demo reviewers are disabled.")
+            return
+        for account in demo_accounts():
+            self.stdout.write(f"Demo reviewer: {account.username} / {account.password}")
+        for name in ensure_demo_policies():
+            self.stdout.write(f"Demo policy created: {name}")
+        forgotten = forget_untouched_pending()
+        if forgotten:
+            self.stdout.write(
+                f"Forgot {forgotten} pending approval(s) of the previous sandbox world."
+            )
+        try:
+            recorded = record_history()
+        except HistoryError as exc:
+            raise CommandError(f"Could not record the demo history: {exc}") from exc
+        if recorded:
+            self.stdout.write(f"Demo history recorded: {', '.join(recorded)}.")
