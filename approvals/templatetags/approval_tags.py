@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 from approvals import addresses, people
 from approvals.invisible import DEFAULT_IGNORABLE
 from approvals.presentation import markdown, payload
+from approvals.presentation.entered import entered_values
 from approvals.queries import EXPIRING_SOON, trigger_run_url
 from approvals.sync import NOTE_TEXT
 
@@ -122,6 +123,13 @@ def when_seconds(moment: datetime | None) -> str:
 def actor(record: Any) -> str:
     """Who cast a vote or made a decision, named as everywhere else (approvals.people)."""
     return people.actor_name(record)
+
+
+@register.filter
+def typed_values(envelope: Any) -> list[tuple[str, str]]:
+    """The typed values a decision sent (its envelope), for the History page, which does not
+    read the form's schema: labelled by their keys."""
+    return entered_values(None, envelope)
 
 
 @register.filter

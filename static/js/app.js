@@ -26,11 +26,45 @@
       el.textContent = seconds > 0 ? "in " + span(seconds) : "expired " + span(seconds) + " ago";
       el.classList.toggle("soon", seconds > 0 && seconds < 3600);
       el.classList.toggle("expired", seconds <= 0);
-      if (seconds <= 0 && el.hasAttribute("data-live-expiry") && !expiryRefreshed) {
-        expiryRefreshed = true; // the server now renders the panel without its forms
-        send("refresh");
+      var row = el.closest("tr");
+      if (row) {
+        row.classList.toggle("soon", seconds > 0 && seconds < 3600);
+        row.classList.toggle("expired", seconds <= 0);
+      }
+      if (seconds <= 0 && el.hasAttribute("data-live-expiry")) {
+        closeExpiredForms();
+        if (!expiryRefreshed) {
+          expiryRefreshed = true; // the server now renders the panel without its forms
+          send("refresh");
+        }
       }
     });
+  }
+
+  // The deadline passed with the page open: the forms go at once, whether or not the socket
+  // is there to bring the server's panel (a late submit would only be refused).
+  function closeExpiredForms() {
+    var panel = document.getElementById("decision-panel");
+    if (!panel || panel.hasAttribute("data-expired")) return;
+    var forms = panel.querySelectorAll("form.decide");
+    if (!forms.length) return;
+    panel.setAttribute("data-expired", "");
+    forms.forEach(function (form) { form.remove(); });
+    var note = panel.querySelector("[data-expiry-note]");
+    var text = "This approval expired; it can no longer be decided. The run continues with a timeout.";
+    if (note) {
+      note.className = "closed";
+      note.textContent = text;
+    }
+    announce(text);
+  }
+
+  // Outcomes are read out from one region that is never swapped (base.html).
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region || !text) return;
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 50);
   }
 
   // "Select all" in the queue's header ticks every row of the current page.
@@ -42,7 +76,40 @@
     form.querySelectorAll('input[name="token_ids"]').forEach(function (row) {
       row.checked = box.checked;
     });
+    countSelected();
   });
+
+  // "3 selected" beside the bulk buttons.
+  function countSelected() {
+    var label = document.querySelector("[data-selected-count]");
+    if (!label) return;
+    var ticked = document.querySelectorAll('#queue-results input[name="token_ids"]:checked').length;
+    label.textContent = ticked + " selected";
+  }
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box instanceof HTMLInputElement && box.name === "token_ids") countSelected();
+  });
+
+  // Ids copy with one click (the buttons stay hidden without JavaScript).
+  function showCopyButtons() {
+    if (!navigator.clipboard) return;
+    document.querySelectorAll("button[data-copy][hidden]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element && event.target.closest("button[data-copy]");
+    if (!button) return;
+    navigator.clipboard.writeText(button.getAttribute("data-copy") || "").then(function () {
+      var label = button.firstChild;
+      if (label) label.textContent = "Copied";
+      announce("Copied to the clipboard");
+      setTimeout(function () { if (label) label.textContent = "Copy"; }, 1500);
+    });
+  });
+  document.addEventListener("DOMContentLoaded", showCopyButtons);
+  document.addEventListener("htmx:afterSettle", showCopyButtons);
 
 
   // --- Live updates (docs/live-updates.md) ---------------------------------------------------
@@ -90,6 +157,7 @@
   // "Show N new" so that nothing moves under the reviewer.
   function busy() {
     if (document.querySelector('#queue-results input[name="token_ids"]:checked')) return true;
+    if (document.querySelector("#queue-results[data-confirming]")) return true; // mid-confirmation
     var active = document.activeElement;
     if (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && active.type !== "checkbox") return true;
     return pointerInTable;
@@ -202,7 +270,10 @@
   document.addEventListener("htmx:wsClose", function (event) {
     socket = null;
     var code = event.detail.event && event.detail.event.code;
-    if (code === 4401) setStatus("Signed out: reload to sign in", "off");
+    if (code === 4401) {
+      setStatus("Signed out: reload to sign in", "off");
+      announce("You have been signed out: reload the page to sign in again.");
+    }
     else if (code === 4404) setStatus("Not live", "off");
     else setStatus("Reconnecting…", "reconnecting");
   });
@@ -239,6 +310,8 @@
     updateTitle();
     sweepLeaving();
     tick();
+    showCopyButtons();
+    countSelected();
   });
   document.addEventListener("click", function (event) {
     var target = event.target;
@@ -267,12 +340,19 @@
   });
   // After the reviewer's own decision the panel is new: the keyboard goes to the first field
   // that needs attention, else to the outcome, not back to the top of the page.
+  // The bulk action's answer (its confirmation, report or errors) gets the keyboard the same
+  // way. The outcome is read out from the one persistent status region.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
-    if (!target || target.id !== "decision-panel") return;
-    var panel = document.getElementById("decision-panel");
-    if (!panel) return;
-    var spot = panel.querySelector("[aria-invalid='true']") || panel.querySelector(".outcome") || panel;
+    if (!target || (target.id !== "decision-panel" && target.id !== "queue-results")) return;
+    var area = document.getElementById(target.id);
+    if (!area) return;
+    var outcome = area.querySelector("[data-outcome]");
+    var spot = area.querySelector("[aria-invalid='true']") || outcome;
+    if (!spot && target.id === "decision-panel") spot = area;
+    if (outcome) announce(outcome.textContent.replace(/\s+/g, " ").trim());
+    countSelected();
+    if (!spot) return;
     if (!/^(INPUT|TEXTAREA|SELECT)$/.test(spot.tagName)) spot.setAttribute("tabindex", "-1");
     spot.focus();
   });
