@@ -21,7 +21,7 @@ from django.utils import timezone
 
 class ApprovalState(models.TextChoices):
     PENDING = "pending", "Pending"
-    DECIDED = "decided", "Decided here"
+    DECIDED = "decided", "Decided"
     COMPLETED_ELSEWHERE = "completed_elsewhere", "Completed elsewhere"
     TIMED_OUT = "timed_out", "Timed out"
     RUN_ENDED = "run_ended", "Run ended"

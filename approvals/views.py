@@ -370,9 +370,7 @@ def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any
             _event(approval.run_stuck_at, "The run had not resumed after the decision was sent")
         )
     if approval.run_finished_at:
-        events.append(
-            _event(approval.run_finished_at, f"Run ended: {approval.run_status.lower()}")
-        )
+        events.append(_event(approval.run_finished_at, f"Run ended: {approval.run_status.lower()}"))
     if approval.closed_at and decision is None:
         events.append(_event(approval.closed_at, _closed_words(approval)))
     # Stable: events at the same instant keep the order they happened in.
@@ -405,7 +403,7 @@ def detail_context(request: HttpRequest, approval: Approval, **panel: Any) -> di
             "timeline": _timeline(approval, context),
             "others_viewing": [name for name in names if name != me],
             "requester_name": people.requester_names([requester]).get(requester, ""),
-            "queue_url": queue_url(request),
+            "back_to_queue": queue_url(request),
             "next_pending": _next_pending(request, approval),
         }
     )
@@ -484,6 +482,11 @@ def _refused(
 ) -> HttpResponse:
     """Show why nothing was decided, beside the forms, with the matching 4xx status."""
     approval = Approval.objects.get(pk=approval.pk)
+    closed = not approval.is_pending or (
+        approval.expires_at is not None and approval.expires_at <= timezone.now()
+    )
+    if closed and not Decision.objects.filter(approval=approval).exists():
+        message = ""  # the panel itself says it expired or closed, once
     context = detail_context(request, approval, outcome=message, outcome_ok=False, **forms)
     return _render(
         request, "approvals/detail.html", "decision-panel-and-page", context, status=status
