@@ -117,3 +117,30 @@ def test_a_restart_neither_reopens_nor_duplicates_anything(db: None, boots: list
     assert decided.run_finished_at is not None
     assert decided.state == ApprovalState.DECIDED
     assert decided.decision.delivery_state == DeliveryState.DELIVERED
+
+
+def test_a_vote_from_before_the_restart_is_kept_and_its_approval_closed_as_gone(
+    db: None, boots: list[Boot]
+) -> None:
+    first = Boot()
+    boots.append(first)
+    first.sync()
+    deploy = Approval.objects.filter(
+        state=ApprovalState.PENDING, task_identifier="deploy-production"
+    )[0]
+    voted = decide(
+        token_id=deploy.token_id,
+        actor=get_user_model().objects.get(username="demo"),
+        verdict=Verdict.APPROVE,
+        deliver_now=False,
+    )
+    assert voted.decision is None  # the policy wants a second reviewer
+    first.stop()
+
+    second = Boot()
+    boots.append(second)
+    second.sync()
+
+    deploy.refresh_from_db()
+    assert deploy.votes.count() == 1  # the audit log is never deleted
+    assert deploy.state == ApprovalState.GONE  # its token went with the first world

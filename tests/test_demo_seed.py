@@ -206,3 +206,13 @@ def test_the_sign_in_page_names_both_demo_accounts(db: None) -> None:
     for username, password in ACCOUNTS:
         assert f"<code>{username}</code>" in body
         assert f"<code>{password}</code>" in body
+
+
+def test_the_empty_scenario_gets_the_reviewers_and_no_demo_data(db: None) -> None:
+    with override_settings(TRIGGER_SANDBOX_SCENARIO="empty"):
+        _prepare()
+
+    for username, password in ACCOUNTS:
+        assert _sign_in(username, password) is not None
+    assert not ApprovalPolicy.objects.exists()
+    assert not Approval.objects.exists()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from approvals.auth.demo import demo_accounts, ensure_demo_reviewers
@@ -12,10 +13,10 @@ from approvals.demo.policies import ensure_demo_policies
 
 class Command(BaseCommand):
     help = (
-        "With the embedded sandbox: create the two demo reviewers, the demo policies and a little"
-        " history, and forget the pending approvals of the previous boot's sandbox world. Safe"
-        " to run at every start. With a real Trigger.dev: disable the demo reviewers, nothing"
-        " else."
+        "With the embedded sandbox: create the two demo reviewers, forget the untouched pending"
+        " approvals of the previous boot's sandbox world and, with the demo scenario, create the"
+        " demo policies and a little history. Safe to run at every start. With a real"
+        " Trigger.dev: disable the demo reviewers, nothing else."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -24,13 +25,15 @@ class Command(BaseCommand):
             return
         for account in demo_accounts():
             self.stdout.write(f"Demo reviewer: {account.username} / {account.password}")
-        for name in ensure_demo_policies():
-            self.stdout.write(f"Demo policy created: {name}")
         forgotten = forget_untouched_pending()
         if forgotten:
             self.stdout.write(
                 f"Forgot {forgotten} pending approval(s) of the previous sandbox world."
             )
+        if (settings.TRIGGER_SANDBOX_SCENARIO or "demo") != "demo":
+            return  # the "empty" scenario asks for no demo data
+        for name in ensure_demo_policies():
+            self.stdout.write(f"Demo policy created: {name}")
         try:
             recorded = record_history()
         except HistoryError as exc:
