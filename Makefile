@@ -73,7 +73,7 @@ TYPED_TESTS := tests/hardening tests/live tests/browser/live_app.py tests/browse
 	tests/sync/test_poison_records.py tests/sync/test_tokens_belong_to_one_run.py \
 	tests/sync/test_realtime_survives_poison_records.py tests/decisions/test_bulk_delivers_concurrently.py \
 	tests/decisions/test_a_failed_look_after_delivery_is_retried.py \
-	tests/browser/test_accessibility.py tests/pages/test_field_errors_are_described.py
+	tests/browser/test_accessibility.py tests/browser/test_phone_layout.py tests/pages/test_field_errors_are_described.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

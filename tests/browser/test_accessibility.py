@@ -120,15 +120,17 @@ def test_the_queue_after_a_failed_bulk_action(
     make_approval(description="Deploy billing 2.4 to production")
     sign_in(page, "rita", RITA_PASSWORD)
     page.locator("table.queue tbody input[type=checkbox]").first.check()
+    page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Reject selected").click()
-    expect(page.locator("#bulk-reason-error")).to_be_visible()
+    expect(page.locator("#bulk-reason[aria-invalid=true]")).to_be_visible()
+    expect(page.locator("#queue-results .errorlist")).to_contain_text("A reason is required")
     assert_accessible(page, axe_source, width)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_empty_queue(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
     sign_in(page, "rita", RITA_PASSWORD)
-    expect(page.get_by_text("Nothing is waiting for a decision")).to_be_visible()
+    expect(page.locator("#queue-results .empty")).to_be_visible()
     assert_accessible(page, axe_source, width)
 
 
