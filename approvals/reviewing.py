@@ -63,14 +63,19 @@ class Standing:
 class Reviewer:
     """A user's rights, read once: their permission, groups, and every policy."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: Any, *, personal: bool = True) -> None:
+        """``personal=False``: only the user's rights count, not who they are (no votes of
+        theirs, no requests): for renders shared by everyone with the same rights."""
         self.user = user
         self.signed_in = bool(user.is_authenticated and user.is_active)
         self.may_decide_at_all = self.signed_in and user.has_perm(DECIDE_PERMISSION)
         self.group_ids: set[int] = (
             set(user.groups.values_list("pk", flat=True)) if self.signed_in else set()
         )
-        self.identities = [user.email or "", user.get_username() or ""] if self.signed_in else []
+        self.personal = personal
+        self.identities = (
+            [user.email or "", user.get_username() or ""] if self.signed_in and personal else []
+        )
         self.book = PolicyBook()
 
     @property
@@ -125,7 +130,7 @@ class Reviewer:
         for approval_id, verdict, actor_id in votes:
             if verdict == Verdict.APPROVE:
                 approve_votes[approval_id] = approve_votes.get(approval_id, 0) + 1
-            if actor_id == self.user.pk:
+            if self.personal and actor_id == self.user.pk:
                 mine[approval_id] = verdict
         return {
             row.pk: self._standing(

@@ -86,10 +86,14 @@ class BulkOutcome:
 QUEUE_QUERY_SESSION_KEY = "approvals:queue-query"
 
 
-def queue_context(request: HttpRequest) -> dict[str, Any]:
+def queue_context(
+    request: HttpRequest, *, personal: bool = True, excluded: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     """The queue page's context for ``request.user`` and ``request.GET`` (its filters); the
-    live pushes render the same (approvals.live.fragments)."""
-    reviewer = Reviewer(request.user)
+    live pushes render the same (approvals.live.fragments). ``personal=False``: the rows'
+    signals as anyone with the user's rights would see them, less ``excluded`` (a render
+    shared by the sockets of reviewers with the same rights and exclusions)."""
+    reviewer = Reviewer(request.user, personal=personal)
     facets = queries.queue_facets()
     form = QueueFilterForm(
         request.GET,
@@ -97,7 +101,9 @@ def queue_context(request: HttpRequest) -> dict[str, Any]:
         statuses=facets["statuses"],
         default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
     )
-    rows = reviewer.narrow(queries.pending_queue(form.filters()), form.shown())
+    rows = reviewer.narrow(queries.pending_queue(form.filters()), form.shown(), personal=personal)
+    if excluded:  # a shared render: the rows these reviewers' own votes and requests remove
+        rows = rows.exclude(pk__in=excluded)
     page = queries.paginate(rows, request.GET.get("page"))
     page.object_list = list(page.object_list)  # read once: the rows, who views them, standings
     standings = reviewer.standings(page.object_list)

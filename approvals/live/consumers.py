@@ -271,7 +271,8 @@ class QueueConsumer(_SignedInConsumer):
         self, seen: set[int] | None = None, *, shared: bool = False
     ) -> tuple[str, list[int]]:
         request = self.request("/", self.query)
-        return fragments.queue_results(request, seen=seen, shared=shared)
+        excluded = frozenset(self.excluded) if shared else frozenset()
+        return fragments.queue_results(request, seen=seen, shared=shared, excluded=excluded)
 
     async def approval_event(self, message: dict[str, Any]) -> None:
         event = ApprovalEvent.from_message(message)
@@ -340,11 +341,24 @@ class QueueConsumer(_SignedInConsumer):
         after = on_page[position - 1] if position else None
         if not shown or (after is not None and after not in shown):
             # The browser's table cannot take the row in place (it showed no rows, or not
-            # the one before it): send the whole results, as a reload would show them. The
-            # rows carry this reviewer's own signals ("you voted"), so this is theirs alone.
+            # the one before it): send the whole results, as a reload would show them. In
+            # "Needs my decision" that is shared by reviewers with the same rights and
+            # exclusions (rendered without anyone's own signals); elsewhere rows carry the
+            # reviewer's own ("you voted"), so it is theirs alone.
             seen = set(shown)
-            key = (event.id, "results", query, self.scope["user"].pk, frozenset(seen))
-            html, ids = await shared.get(key, lambda: self._results(seen, shared=True))
+            whose = () if self.show == SHOW_MINE else (self.scope["user"].pk,)
+            key = (
+                event.id,
+                "results",
+                query,
+                reviewer.rights,
+                frozenset(self.excluded),
+                frozenset(seen),
+                *whose,
+            )
+            html, ids = await shared.get(
+                key, lambda: self._results(seen, shared=self.show == SHOW_MINE)
+            )
             self.leaving.clear()
             shown.clear()
             shown.update(ids)

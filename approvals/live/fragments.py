@@ -228,7 +228,11 @@ def queue_row(
 
 
 def queue_results(
-    request: HttpRequest, *, seen: set[int] | None = None, shared: bool = False
+    request: HttpRequest,
+    *,
+    seen: set[int] | None = None,
+    shared: bool = False,
+    excluded: frozenset[int] = frozenset(),
 ) -> tuple[str, list[int]]:
     """The whole results section for one user (their rights and CSRF token), and its ids.
     Rows not in ``seen`` (what the browser showed before) are highlighted as new. ``shared``:
@@ -236,7 +240,7 @@ def queue_results(
     hidden CSRF token (htmx sends the page's own in a header; these pushes need htmx)."""
     from approvals.views import queue_context  # the views import this package's presence
 
-    context = queue_context(request)
+    context = queue_context(request, personal=not shared, excluded=excluded)
     context["results_oob"] = True
     context["shared_render"] = shared
     if seen is not None:

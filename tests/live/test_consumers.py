@@ -314,3 +314,69 @@ async def test_a_held_insert_is_not_counted_as_shown(reviewer: Any) -> None:
 
     assert re.search(rf'<tr id="row-{held.pk}"[^>]*class="[^"]*\bfresh\b', results)
     assert not re.search(rf'<tr id="row-{first.pk}"[^>]*class="[^"]*\bfresh\b', results)
+
+
+# --- "Needs my decision": each reviewer's own view of the queue --------------------------------
+
+
+def _two_keys() -> None:
+    from tests.decisions.helpers import make_policy
+
+    make_policy(name="Two keys", approvals_required=2)
+
+
+async def test_my_vote_takes_the_row_out_of_my_view_and_not_out_of_theirs(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    await db(_two_keys)()
+    approval = await db(make_approval)(description="Needs two")
+    async with (
+        _socket("/ws/approvals/", reviewer) as mine,
+        _socket("/ws/approvals/", second_reviewer) as theirs,
+    ):
+        await db(decide)(
+            token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False
+        )
+        my_count, my_row = await _each(mine, 'id="queue-count"', f'id="row-{approval.pk}"')
+        their_count, their_row = await _each(
+            theirs, 'id="queue-count"', f'id="row-{approval.pk}"'
+        )
+
+    assert 'data-pending="0"' in my_count and "waiting for you" in my_count
+    assert "data-leaving" in my_row and "You voted · 1 of 2" in my_row
+    assert 'data-pending="1"' in their_count
+    assert "data-leaving" not in their_row and "1 of 2 approvals" in their_row
+    assert 'name="token_ids"' in their_row
+
+
+async def test_my_own_request_does_not_enter_my_view_but_enters_theirs(
+    reviewer: Any, second_reviewer: Any
+) -> None:
+    await db(make_approval)(description="Already there")
+    async with (
+        _socket("/ws/approvals/", reviewer) as mine,
+        _socket("/ws/approvals/", second_reviewer) as theirs,
+    ):
+        own = await db(make_approval)(description="Rita's own", requested_by="rita@example.com")
+        await db(_announce)(own, "appeared")
+        their_insert = await _until(theirs, own.token_id)
+        my_count = await _until(mine, 'id="queue-count"')
+        assert await _silent(mine)  # no row for Rita: she may not approve her own request
+
+    assert their_insert.startswith("<!--live:insert-->")
+    assert 'data-pending="1"' in my_count  # still only "Already there"
+
+
+async def test_the_requested_by_me_view_is_pushed_my_requests(reviewer: Any) -> None:
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        await socket.send_to(text_data='{"type": "refresh", "query": "?show=requested"}')
+        await _until(socket, 'id="queue-results"')
+        other = await db(make_approval)(description="Someone else's")
+        await db(_announce)(other, "appeared")
+        count = await _until(socket, 'id="queue-count"')
+        assert 'data-pending="0"' in count and await _silent(socket)
+        own = await db(make_approval)(description="Mine", requested_by="rita@example.com")
+        await db(_announce)(own, "appeared")
+        pushed = await _until(socket, own.token_id)
+
+    assert "your request (you can't approve it)" in pushed
