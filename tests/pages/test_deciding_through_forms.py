@@ -254,5 +254,5 @@ def test_an_htmx_decision_also_updates_the_rest_of_the_page_out_of_band(
     assert "Pending" not in header.split("</p>")[0]
     timeline = body[body.index('id="timeline"') :]
     assert timeline.startswith('id="timeline" hx-swap-oob="true">')
-    assert "Decision: approve" in timeline and "LGTM" in timeline
+    assert "Approved" in timeline and "LGTM" in timeline
     assert 'id="run-card" hx-swap-oob="true"' in body

@@ -50,7 +50,7 @@ def test_history_lists_decided_and_closed_approvals_latest_first(
     body = rita.get("/history/").content.decode()
     assert _rows(body) == [newer.token_id, closed.token_id, older.token_id]
     assert "Still pending" not in body
-    assert "Ship it" in body and "Freeze" in body and "token timed out" in body
+    assert "Ship it" in body and "Freeze" in body and "the run continued with a timeout" in body
     assert "Waiting to be delivered" in body and "Delivered" in body
     assert ">rita<" in body
 
