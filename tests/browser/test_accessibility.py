@@ -16,7 +16,14 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from approvals.models import Approval, ApprovalState, Decision, DeliveryState
+from approvals.models import (
+    Approval,
+    ApprovalPolicy,
+    ApprovalState,
+    Decision,
+    DeliveryState,
+    Vote,
+)
 from tests.browser.conftest import sign_in
 from tests.factories import make_approval
 
@@ -169,6 +176,54 @@ def test_a_decided_approval(page: Any, reviewer: Any, axe_source: str, width: in
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_an_approval_waiting_for_a_second_vote(
+    page: Any, reviewer: Any, second_reviewer: Any, axe_source: str, width: int
+) -> None:
+    ApprovalPolicy.objects.create(name="Two keys", approvals_required=2, require_comment=True)
+    approval = make_approval(expires_at=timezone.now() + timedelta(minutes=10))
+    Vote.objects.create(
+        approval=approval, actor=second_reviewer, verdict="approve", comment="Looks fine to me"
+    )
+    sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
+    expect(page.locator("#decision-panel")).to_contain_text("1 of 2")
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_approval_that_timed_out(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    approval = make_approval(
+        state=ApprovalState.TIMED_OUT,
+        expires_at=timezone.now() - timedelta(minutes=5),
+        closed_at=timezone.now(),
+        closed_reason="token timed out",
+    )
+    sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
+    expect(page.locator("#decision-panel")).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_history_on_two_pages(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    # One more than a page: the pager shows, its "← Previous" not a link.
+    for _ in range(26):
+        make_approval(
+            state=ApprovalState.TIMED_OUT, closed_at=timezone.now(), closed_reason="timed out"
+        )
+    sign_in(page, "rita", RITA_PASSWORD, next_path="/history/")
+    expect(page.locator(".pager .disabled")).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_keyboard_shortcuts_list(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    make_approval()
+    sign_in(page, "rita", RITA_PASSWORD)
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_the_history_with_rows(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
     _decided(reviewer, "approve", "Ship it")
     _decided(reviewer, "reject", "Not during the freeze")
@@ -179,6 +234,13 @@ def test_the_history_with_rows(page: Any, reviewer: Any, axe_source: str, width:
     )
     sign_in(page, "rita", RITA_PASSWORD, next_path="/history/")
     expect(page.locator("table.history tbody tr")).to_have_count(3)
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_not_found_page_signed_out(page: Any, axe_source: str, width: int) -> None:
+    response = page.goto("/no-such-page/")
+    assert response.status == 404
     assert_accessible(page, axe_source, width)
 
 
