@@ -73,7 +73,11 @@ TYPED_TESTS := tests/hardening tests/live tests/browser/live_app.py tests/browse
 	tests/sync/test_poison_records.py tests/sync/test_tokens_belong_to_one_run.py \
 	tests/sync/test_realtime_survives_poison_records.py tests/decisions/test_bulk_delivers_concurrently.py \
 	tests/decisions/test_a_failed_look_after_delivery_is_retried.py \
-	tests/browser/test_accessibility.py tests/browser/test_phone_layout.py tests/pages/test_field_errors_are_described.py
+	tests/browser/test_accessibility.py tests/browser/test_phone_layout.py tests/pages/test_field_errors_are_described.py \
+	tests/pages/test_working_through_a_queue.py tests/browser/test_working_through_a_queue.py \
+	tests/pages/test_readable_requests.py tests/sync/test_reconcile_reads_the_summary.py \
+	tests/test_demo_seed.py tests/test_demo_restart.py tests/sandbox/test_token_clock.py \
+	tests/sandbox/test_worlds_do_not_reuse_ids.py tests/sandbox/test_summaries.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,8 @@ from approvals.decisions import decide
 from approvals.models import ApprovalState, Vote
 from tests.decisions.helpers import make_policy
 from tests.factories import make_approval
-from tests.pages.conftest import HTMX
+
+HX = {"HX-Request": "true"}  # what django-htmx reads (tests.pages.conftest.HTMX as a header)
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_after_deciding_the_panel_offers_the_next_approval_in_the_reviewers_queu
     assert 'href="/?task=deploy-web" data-back-to-queue' in page
     assert f'href="/approvals/{third.token_id}/" data-next-pending' in page
     answer = rita.post(
-        f"/approvals/{first.token_id}/reject", {"reject-reason": "Not today"}, **HTMX
+        f"/approvals/{first.token_id}/reject", {"reject-reason": "Not today"}, headers=HX
     ).content.decode()
     assert f'href="/approvals/{third.token_id}/" data-next-pending' in answer
 
@@ -101,7 +102,7 @@ def test_the_last_approval_says_nothing_else_is_waiting(rita: Client) -> None:
     only = make_approval()
     rita.get("/")
     answer = rita.post(
-        f"/approvals/{only.token_id}/reject", {"reject-reason": "No"}, **HTMX
+        f"/approvals/{only.token_id}/reject", {"reject-reason": "No"}, headers=HX
     ).content.decode()
     assert "data-next-pending" not in answer
     assert "Nothing else in your queue is waiting." in answer
@@ -130,7 +131,7 @@ def test_an_approval_past_its_deadline_shows_expired_without_forms_or_amber(
 
 def test_a_late_submit_says_it_expired_once_without_a_raw_timestamp(rita: Client) -> None:
     approval = make_approval(expires_at=timezone.now() - timedelta(seconds=5))
-    response = rita.post(f"/approvals/{approval.token_id}/approve", {}, **HTMX)
+    response = rita.post(f"/approvals/{approval.token_id}/approve", {}, headers=HX)
     body = response.content.decode()
     panel = body.split('id="detail-state"')[0]
     assert response.status_code == 409
@@ -225,6 +226,6 @@ def test_a_required_choice_starts_blank_and_must_be_chosen(rita: Client) -> None
     select = body[body.index('name="approve-field_env"') :]
     select = select[: select.index("</select>")]
     assert '<option value="" selected>Choose…</option>' in select
-    response = rita.post(f"/approvals/{approval.token_id}/approve", {}, **HTMX)
+    response = rita.post(f"/approvals/{approval.token_id}/approve", {}, headers=HX)
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
