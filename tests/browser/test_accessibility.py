@@ -215,6 +215,29 @@ def test_the_history_on_two_pages(page: Any, reviewer: Any, axe_source: str, wid
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_the_queue_with_a_current_row(
+    page: Any, reviewer: Any, axe_source: str, width: int
+) -> None:
+    # The keyboard's current row is tinted: its muted text and links must still read.
+    make_approval(description="Deploy billing 2.4 to production")
+    make_approval(description="Rotate the keys", expires_at=timezone.now() + timedelta(minutes=9))
+    sign_in(page, "rita", RITA_PASSWORD)
+    page.keyboard.press("j")
+    expect(page.locator("table.queue tbody tr.current")).to_have_count(1)
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_queue_for_someone_who_may_not_decide(
+    page: Any, outsider: Any, axe_source: str, width: int
+) -> None:
+    make_approval(description="Deploy billing 2.4 to production")
+    sign_in(page, "otto", "pw-otto-1234", next_path="/?show=all")
+    expect(page.locator("table.queue tbody tr")).to_have_count(1)
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_the_keyboard_shortcuts_list(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
     make_approval()
     sign_in(page, "rita", RITA_PASSWORD)

@@ -104,6 +104,22 @@ def test_the_queue_rows_are_cards_on_a_phone(page: Any, reviewer: Any, tmp_path:
     _shoot(page, tmp_path, "queue")
 
 
+def test_a_queue_without_checkboxes_is_one_column_on_a_phone(
+    page: Any, outsider: Any, tmp_path: Path
+) -> None:
+    _queue(outsider)
+    page.set_viewport_size({"width": PHONE, "height": 844})
+    sign_in(page, "otto", "pw-otto-1234", next_path="/?show=all")
+    expect(page.locator("table.queue tbody tr")).to_have_count(2)
+    assert_fits(page)
+    description = page.get_by_role("link", name="Deploy billing-service v4.13.7")
+    card = page.locator("table.queue tbody tr").first
+    # No empty checkbox column: the description starts at the card's padding.
+    indent = description.bounding_box()["x"] - card.bounding_box()["x"]
+    assert indent < 20, indent
+    _shoot(page, tmp_path, "queue-outsider")
+
+
 def test_the_queue_stays_a_table_on_a_desktop(page: Any, reviewer: Any, tmp_path: Path) -> None:
     _queue(reviewer)
     page.set_viewport_size({"width": DESKTOP, "height": 900})
