@@ -369,6 +369,9 @@ def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any
             DeliveryState.TOKEN_GONE: "The run's wait had gone from Trigger.dev",
         }.get(DeliveryState(decision.delivery_state), decision.get_delivery_state_display())
         events.append(_event(decision.delivered_at, delivered))
+    if approval.closed_at and decision is None:
+        # Before the run's own events: a timeout ends the wait, then the run goes on.
+        events.append(_event(approval.closed_at, _closed_words(approval)))
     if approval.run_resumed_at:
         events.append(_event(approval.run_resumed_at, "Run resumed"))
     if approval.run_stuck_at:
@@ -377,10 +380,10 @@ def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any
         )
     if approval.run_finished_at:
         events.append(_event(approval.run_finished_at, f"Run ended: {approval.run_status.lower()}"))
-    if approval.closed_at and decision is None:
-        events.append(_event(approval.closed_at, _closed_words(approval)))
-    # Stable: events at the same instant keep the order they happened in.
-    return sorted(events, key=lambda event: event["at"])
+    # By time to the second (what the page shows), then in the order they were added, which
+    # is the order things happen in: clocks of two systems put a run's resume a few
+    # microseconds after its end, or a delivery before the vote it carries.
+    return sorted(events, key=lambda event: event["at"].replace(microsecond=0))
 
 
 def _event(at: datetime, what: str) -> dict[str, Any]:

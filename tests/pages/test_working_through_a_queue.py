@@ -229,3 +229,22 @@ def test_a_required_choice_starts_blank_and_must_be_chosen(rita: Client) -> None
     response = rita.post(f"/approvals/{approval.token_id}/approve", {}, headers=HX)
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
+
+
+def test_the_history_keeps_the_order_things_happen_in_within_a_second(rita: Client) -> None:
+    ended = timezone.now().replace(microsecond=100)
+    approval = make_approval(
+        state=ApprovalState.TIMED_OUT,
+        closed_at=ended.replace(microsecond=900),
+        run_status="COMPLETED",
+        run_resumed_at=ended.replace(microsecond=500),
+        run_finished_at=ended,
+    )
+    body = rita.get(f"/approvals/{approval.token_id}/").content.decode()
+    events = re.findall(r'<span class="what">([^<]+)</span>', body[body.index('id="timeline"') :])
+    assert events == [
+        "Approval requested",
+        "Nobody decided in time: the run continued with a timeout",
+        "Run resumed",
+        "Run ended: completed",
+    ]
