@@ -43,6 +43,7 @@ class Standing:
     my_vote: str  # "approve", "reject" or "" (not voted)
     approve_votes: int
     approvals_required: int
+    comment_required: bool = False
 
     @property
     def blocked_as_requester(self) -> bool:
@@ -117,6 +118,7 @@ class Reviewer:
             my_vote=my_vote,
             approve_votes=approve_votes,
             approvals_required=rules.approvals_required,
+            comment_required=rules.require_comment,
         )
 
     def standings(self, approvals: Iterable[Approval]) -> dict[int, Standing]:

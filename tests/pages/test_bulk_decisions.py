@@ -213,3 +213,18 @@ def test_selecting_nothing_is_an_error(rita: Client) -> None:
     response = rita.post("/bulk/", {"verdict": "approve"}, **HTMX)
     assert response.status_code == 400
     assert "Select at least one approval." in response.content.decode()
+
+
+def test_the_confirmation_says_which_items_will_be_refused_or_only_counted(rita: Client) -> None:
+    make_policy(name="Comments please", task_pattern="refund-*", require_comment=True)
+    make_policy(name="Two keys", task_pattern="deploy-*", approvals_required=2)
+    refund = make_approval(task_identifier="refund-order", description="Refund 20")
+    deploy = make_approval(task_identifier="deploy-web", description="Deploy web")
+    body = rita.post(
+        "/bulk/",
+        {"token_ids": [refund.token_id, deploy.token_id], "verdict": "approve"},
+        **HTMX,
+    ).content.decode()
+    items = re.findall(r"<li>(.*?)</li>", body[body.index("confirm-list") :], re.S)
+    assert "its policy requires a comment: it will be refused" in items[0]
+    assert "your approval will be 1 of 2" in items[1]
