@@ -118,7 +118,9 @@ class UnstorableInputMiddleware:
 
 # Django's own refusals (a SuspiciousOperation, BadRequest or a broken multipart body) happen
 # while it reads the request, often before any view or this middleware's try: the handlers
-# below, wired as handler400/handler500 in approvals_site/urls.py, keep those JSON under /api/.
+# below, wired as handler400/403/404/500 in approvals_site/urls.py, keep those JSON under /api/.
+# Pages get Django's defaults, which render the site's 400/403/404/500.html (500.html stands
+# alone: no request context, no database, as whatever failed may be one of those).
 # Messages are fixed text: an exception's own message can quote the caller's input.
 def _bad_request_message(exception: Exception) -> tuple[int, str, str]:
     if isinstance(exception, TooManyFieldsSent):
@@ -138,6 +140,22 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         return defaults.bad_request(request, exception)
     status, code, message = _bad_request_message(exception)
     return JsonResponse({"success": False, "message": message, "code": code}, status=status)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api(request):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse(
+        {"success": False, "message": "Not found.", "code": "not_found"}, status=404
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api(request):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse(
+        {"success": False, "message": "Not allowed.", "code": "forbidden"}, status=403
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

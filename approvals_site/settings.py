@@ -113,6 +113,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "approvals.input_guard.UnstorableInputMiddleware",
+    # Pages, not dead ends: a signed-out htmx request is sent to sign in (HX-Redirect) and
+    # back to its page; a 405 gets the site's frame; filter URLs lose empty parameters.
+    "approvals.auth.htmx_login.HtmxSignInRedirectMiddleware",
+    "approvals.error_pages.MethodNotAllowedPageMiddleware",
+    "approvals.clean_filters.DropEmptyFiltersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during sign-in into its answer.

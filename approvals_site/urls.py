@@ -19,8 +19,11 @@ accounts = [
     ),
 ]
 
-# Django's own 400s (malformed requests) and 500s answer JSON under /api/, pages as before.
+# Django's own 400s (malformed requests), 403s, 404s and 500s answer JSON under /api/, and
+# pages in the site's frame with a way back to the queue (templates/4xx.html, 500.html).
 handler400 = "approvals.input_guard.bad_request"
+handler403 = "approvals.input_guard.permission_denied"
+handler404 = "approvals.input_guard.page_not_found"
 handler500 = "approvals.input_guard.server_error"
 
 urlpatterns = [
