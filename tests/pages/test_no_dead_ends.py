@@ -12,7 +12,6 @@ import pytest
 from django.test import Client
 
 from tests.factories import make_approval
-from tests.pages.conftest import HTMX
 
 
 def _next(location: str) -> str:
@@ -21,8 +20,12 @@ def _next(location: str) -> str:
     return parse_qs(parts.query)["next"][0]
 
 
+HTMX = {"HX-Request": "true"}
+
+
 def _htmx_from(page: str) -> dict[str, str]:
-    return {**HTMX, "HTTP_HX_CURRENT_URL": f"http://testserver{page}"}
+    """The headers of an htmx request sent from ``page`` (htmx names it in HX-Current-URL)."""
+    return {**HTMX, "HX-Current-URL": f"http://testserver{page}"}
 
 
 # --- htmx requests of a signed-out user ----------------------------------------------------
@@ -35,7 +38,7 @@ def test_a_signed_out_htmx_decision_is_sent_to_sign_in_and_back_to_the_detail_pa
     approval = make_approval()
     page = f"/approvals/{approval.token_id}/"
     response = client.post(
-        f"{page}{action}", {"comment": "typed before expiry"}, **_htmx_from(page)
+        f"{page}{action}", {"comment": "typed before expiry"}, headers=_htmx_from(page)
     )
     assert response.status_code == 200
     assert _next(response["HX-Redirect"]) == page
@@ -45,16 +48,16 @@ def test_a_signed_out_htmx_decision_is_sent_to_sign_in_and_back_to_the_detail_pa
 
 
 def test_the_next_page_keeps_the_query_the_reviewer_was_on(client: Client, db: None) -> None:
-    response = client.get("/?q=stripe&page=2", **_htmx_from("/?q=stripe&task=deploy"))
+    response = client.get("/?q=stripe&page=2", headers=_htmx_from("/?q=stripe&task=deploy"))
     assert _next(response["HX-Redirect"]) == "/?q=stripe&task=deploy"
 
 
 def test_a_bulk_action_goes_back_to_the_filtered_queue(client: Client, db: None) -> None:
     response = client.post(
-        "/bulk/?task=deploy", {"verdict": "approve"}, **_htmx_from("/?task=deploy&page=2")
+        "/bulk/?task=deploy", {"verdict": "approve"}, headers=_htmx_from("/?task=deploy&page=2")
     )
     assert _next(response["HX-Redirect"]) == "/?task=deploy&page=2"
-    without_header = client.post("/bulk/?task=deploy", {"verdict": "approve"}, **HTMX)
+    without_header = client.post("/bulk/?task=deploy", {"verdict": "approve"}, headers=HTMX)
     assert _next(without_header["HX-Redirect"]) == "/?task=deploy"
 
 
@@ -73,7 +76,7 @@ def test_a_current_url_from_elsewhere_is_not_trusted(
     approval = make_approval()
     response = client.post(
         f"/approvals/{approval.token_id}/approve",
-        **{**HTMX, "HTTP_HX_CURRENT_URL": current},
+        headers={**HTMX, "HX-Current-URL": current},
     )
     assert _next(response["HX-Redirect"]) == f"/approvals/{approval.token_id}/"
 
@@ -82,7 +85,7 @@ def test_a_current_url_naming_a_post_only_url_is_mapped_to_its_page(
     client: Client, db: None
 ) -> None:
     approval = make_approval()
-    response = client.get("/", **_htmx_from(f"/approvals/{approval.token_id}/reject"))
+    response = client.get("/", headers=_htmx_from(f"/approvals/{approval.token_id}/reject"))
     assert _next(response["HX-Redirect"]) == f"/approvals/{approval.token_id}/"
 
 
@@ -98,14 +101,14 @@ def test_without_htmx_the_sign_in_redirect_never_names_a_post_only_url(
 
 
 def test_the_api_still_answers_401_json_to_htmx_requests(client: Client, db: None) -> None:
-    response = client.get("/api/approvals", **_htmx_from("/"))
+    response = client.get("/api/approvals", headers=_htmx_from("/"))
     assert response.status_code == 401
     assert response["Content-Type"].startswith("application/json")
     assert "HX-Redirect" not in response
 
 
 def test_signing_out_still_lands_on_the_plain_sign_in_page(rita: Client) -> None:
-    response = rita.post("/accounts/logout/", **_htmx_from("/"))
+    response = rita.post("/accounts/logout/", headers=_htmx_from("/"))
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/"
 
