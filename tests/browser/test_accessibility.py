@@ -13,9 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from approvals.input_guard import permission_denied, server_error
 from approvals.models import (
     Approval,
     ApprovalPolicy,
@@ -24,6 +28,7 @@ from approvals.models import (
     DeliveryState,
     Vote,
 )
+from approvals.security import APP_POLICY
 from tests.browser.conftest import sign_in
 from tests.factories import make_approval
 
@@ -273,3 +278,52 @@ def test_the_not_found_page(page: Any, reviewer: Any, axe_source: str, width: in
     response = page.goto("/approvals/waitpoint_nobody_knows/")
     assert response.status == 404
     assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_method_not_allowed_page(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    # A browser cannot navigate with DELETE: the answer is fetched with the tab's cookies
+    # (and its CSRF token, so the view, not the CSRF check, answers) and shown in the tab.
+    sign_in(page, "rita", RITA_PASSWORD)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.request.fetch("/history/", method="DELETE", headers={"X-CSRFToken": token})
+    assert answer.status == 405
+    _show(page, "/history/", answer.status, answer.headers, answer.body())
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+def _handler_answer(response: HttpResponse) -> tuple[int, dict[str, str], bytes]:
+    # What the middleware would add: the handlers are called here without it.
+    headers = {"Content-Type": response["Content-Type"], "Content-Security-Policy": APP_POLICY}
+    return response.status_code, headers, response.content
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_forbidden_page(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
+    request = RequestFactory().get("/admin/approvals/")
+    request.user = reviewer
+    status, headers, body = _handler_answer(permission_denied(request, PermissionDenied()))
+    assert status == 403
+    _show(page, "/forbidden-page/", status, headers, body)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_server_error_page(page: Any, axe_source: str, width: int) -> None:
+    status, headers, body = _handler_answer(server_error(RequestFactory().get("/")))
+    assert status == 500
+    _show(page, "/broken-page/", status, headers, body)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(page, axe_source, width)
+
+
+def _show(page: Any, path: str, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Open ``path`` in the tab with this answer (the stylesheet and scripts still load from
+    the live server)."""
+    page.route(
+        f"**{path}",
+        lambda route: route.fulfill(status=status, headers=headers, body=body),
+    )
+    assert page.goto(path).status == status
