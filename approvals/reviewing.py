@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from approvals import addresses
-from approvals.models import Approval, Verdict, Vote
+from approvals.models import Approval, ApprovalPolicy, Verdict, Vote
 from approvals.policies import DECIDE_PERMISSION, PolicyBook, Rules, policy_refusal, tags_of
 from approvals.queries import ORDER_NEWEST
 
@@ -78,6 +78,15 @@ class Reviewer:
             [user.email or "", user.get_username() or ""] if self.signed_in and personal else []
         )
         self.book = PolicyBook()
+        self._allowed: dict[int | None, bool] = {}
+
+    def _may_decide_under(self, policy: ApprovalPolicy | None) -> bool:
+        # Once per policy: the live queue asks for every socket at every event.
+        key = policy.pk if policy is not None else None
+        if key not in self._allowed:
+            refusal = policy_refusal(user=self.user, policy=policy, group_ids=self.group_ids)
+            self._allowed[key] = refusal is None
+        return self._allowed[key]
 
     @property
     def rights(self) -> tuple[Any, ...]:
@@ -107,9 +116,7 @@ class Reviewer:
     ) -> Standing:
         policy = self.book.policy_for(task_identifier=task_identifier, tags=tags)
         rules = Rules.of(policy)
-        may_decide = self.may_decide_at_all and (
-            policy_refusal(user=self.user, policy=policy, group_ids=self.group_ids) is None
-        )
+        may_decide = self.may_decide_at_all and self._may_decide_under(policy)
         return Standing(
             may_decide=may_decide,
             is_requester=bool(self.identities)
