@@ -190,7 +190,7 @@ def test_a_decision_shows_on_every_open_page_at_once(
     expect(rita_detail.locator("#decision-panel")).to_contain_text("Approved by rita")
     expect(rita_detail.locator("#detail-state .state")).to_have_text("Approved")
     expect(rita_detail.locator("#detail-state")).not_to_contain_text("Pending")
-    expect(rita_detail.locator("#timeline")).to_contain_text("Decision: approve by rita")
+    expect(rita_detail.locator("#timeline")).to_contain_text("Approved by rita")
     expect(rita_detail.locator("#timeline")).to_contain_text("Canary is green, ship it")
 
     # The other reviewer's page of the same approval: decided by Rita, no forms left.
@@ -200,7 +200,7 @@ def test_a_decision_shows_on_every_open_page_at_once(
         "Canary is green, ship it"
     )
     expect(sam_detail.locator("#decision-panel form")).to_have_count(0)
-    expect(sam_detail.locator("#timeline")).to_contain_text("Decision: approve by rita")
+    expect(sam_detail.locator("#timeline")).to_contain_text("Approved by rita")
 
     # At no rendered moment did either page say "Approved" beside "Pending" (or the reverse).
     assert contradictions(rita_detail) == []
@@ -221,7 +221,7 @@ def test_the_deciding_reviewer_sees_what_became_of_the_decision(
     page.get_by_role("button", name="Approve", exact=True).click()
 
     expect(page.locator("#detail-state .state")).to_have_text("Approved")
-    expect(page.locator("#decision-panel .delivery")).to_have_text("Delivered")
+    expect(page.locator("#decision-panel .delivery")).to_have_text("Delivered to Trigger.dev")
     expect(page.locator("#decision-panel .outcome")).to_have_text(
         "Approved: Trigger.dev has resumed the run."
     )
@@ -290,7 +290,7 @@ def test_changes_on_trigger_dev_show_without_a_reload(
     # Another client completes a token through Trigger.dev's API.
     complete_token(live_sandbox, elsewhere["tokenId"], {"approved": True, "by": "a script"})
     expect_left(queue, elsewhere_page, elsewhere["tokenId"], "Completed elsewhere", pending=3,
-                closed="This approval left the queue: completed elsewhere")  # fmt: skip
+                closed="This approval was answered outside this dashboard.")  # fmt: skip
 
     # Trigger.dev's clock passes the token's timeout.
     live_sandbox.control("POST", "clock", {"advanceSeconds": 150})
@@ -317,7 +317,7 @@ def test_when_the_last_row_has_left_the_queue_says_so_as_a_reload_does(
 
     reloaded = rita.new_page()
     reloaded.goto("/")
-    empty = "Nothing is waiting for a decision."
+    empty = "Nothing is waiting for your decision."
     expect(reloaded.get_by_text(empty)).to_be_visible()
     expect(reloaded.get_by_role("button", name="Approve selected")).to_have_count(0)
     expect(queue.get_by_text(empty)).to_be_visible()
