@@ -338,9 +338,7 @@ async def test_my_vote_takes_the_row_out_of_my_view_and_not_out_of_theirs(
             token_id=approval.token_id, actor=reviewer, verdict="approve", deliver_now=False
         )
         my_count, my_row = await _each(mine, 'id="queue-count"', f'id="row-{approval.pk}"')
-        their_count, their_row = await _each(
-            theirs, 'id="queue-count"', f'id="row-{approval.pk}"'
-        )
+        their_count, their_row = await _each(theirs, 'id="queue-count"', f'id="row-{approval.pk}"')
 
     assert 'data-pending="0"' in my_count and "waiting for you" in my_count
     assert "data-leaving" in my_row and "You voted · 1 of 2" in my_row
