@@ -77,7 +77,8 @@ TYPED_TESTS := tests/hardening tests/live tests/browser/live_app.py tests/browse
 	tests/pages/test_working_through_a_queue.py tests/browser/test_working_through_a_queue.py \
 	tests/pages/test_readable_requests.py tests/sync/test_reconcile_reads_the_summary.py \
 	tests/test_demo_seed.py tests/test_demo_restart.py tests/sandbox/test_token_clock.py \
-	tests/sandbox/test_worlds_do_not_reuse_ids.py tests/sandbox/test_summaries.py
+	tests/sandbox/test_worlds_do_not_reuse_ids.py tests/sandbox/test_summaries.py \
+	tests/pages/test_error_pages.py tests/pages/test_no_dead_ends.py tests/browser/test_navigation.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
