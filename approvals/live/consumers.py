@@ -400,10 +400,14 @@ class ApprovalConsumer(_SignedInConsumer):
         await database_sync_to_async(presence.heartbeat)(channel_name=self.socket_id)
 
     async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        socket_id = getattr(self, "socket_id", None)
-        if socket_id is not None:
-            await database_sync_to_async(presence.leave)(channel_name=socket_id)
+        # The viewer leaves first, whatever the rest of the teardown does: a row left behind
+        # keeps "Also viewing" wrong on the others' pages until it goes stale.
+        try:
+            socket_id = getattr(self, "socket_id", None)
+            if socket_id is not None:
+                await database_sync_to_async(presence.leave)(channel_name=socket_id)
+        finally:
+            await super().disconnect(code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         command = _command(text_data)
