@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
-from approvals import envelopes, limits
-from approvals.models import ApprovalState, DeliveryState, Verdict
+from approvals import envelopes, limits, queries
+from approvals.models import Approval, ApprovalState, DeliveryState, Verdict
 from approvals.queries import ORDER_NEWEST, ORDER_TIME_LEFT, HistoryFilters, QueueFilters
-from approvals.reviewing import SHOW_ALL, SHOW_CHOICES
+from approvals.reviewing import SHOW_ALL, SHOW_CHOICES, SHOW_MINE, Reviewer
 from approvals.templatetags.approval_tags import visible
 
 MAX_COMMENT_LENGTH = limits.COMMENT_MAX
@@ -72,6 +73,24 @@ class QueueFilterForm(forms.Form):
             run_status=data.get("status", ""),
             expiring_soon=bool(data.get("expiring")),
             order=data.get("order") or ORDER_TIME_LEFT,
+        )
+
+    @classmethod
+    def for_reviewer(cls, data: Any, reviewer: Reviewer) -> QueueFilterForm:
+        """The queue's filters as ``reviewer`` reads them: their default view is "Needs my
+        decision" when they may decide, "All" otherwise."""
+        facets = queries.queue_facets()
+        return cls(
+            data,
+            tasks=facets["tasks"],
+            statuses=facets["statuses"],
+            default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
+        )
+
+    def rows(self, reviewer: Reviewer, *, personal: bool = True) -> QuerySet[Approval]:
+        """The pending approvals these filters and view show ``reviewer`` (in queue order)."""
+        return reviewer.narrow(
+            queries.pending_queue(self.filters()), self.shown(), personal=personal
         )
 
     def shown(self) -> str:

@@ -40,7 +40,7 @@ from approvals.live import presence
 from approvals.models import Approval, ApprovalState, Decision, DeliveryState, Verdict, Vote
 from approvals.policies import policy_for, refusal_reason
 from approvals.presentation.entered import entered_values
-from approvals.reviewing import SHOW_ALL, SHOW_MINE, Reviewer, next_pending
+from approvals.reviewing import Reviewer, next_pending
 from approvals.templatetags.approval_tags import visible
 
 logger = logging.getLogger(__name__)
@@ -94,14 +94,8 @@ def queue_context(
     signals as anyone with the user's rights would see them, less ``excluded`` (a render
     shared by the sockets of reviewers with the same rights and exclusions)."""
     reviewer = Reviewer(request.user, personal=personal)
-    facets = queries.queue_facets()
-    form = QueueFilterForm(
-        request.GET,
-        tasks=facets["tasks"],
-        statuses=facets["statuses"],
-        default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
-    )
-    rows = reviewer.narrow(queries.pending_queue(form.filters()), form.shown(), personal=personal)
+    form = QueueFilterForm.for_reviewer(request.GET, reviewer)
+    rows = form.rows(reviewer, personal=personal)
     if excluded:  # a shared render: the rows these reviewers' own votes and requests remove
         rows = rows.exclude(pk__in=excluded)
     page = queries.paginate(rows, request.GET.get("page"))
@@ -328,7 +322,7 @@ def _timeline(approval: Approval, context: dict[str, Any]) -> list[dict[str, Any
         {
             "at": approval.created_at,
             "what": "Approval requested",
-            "who": people.requester_names([requester]).get(requester, visible(requester)),
+            "who": context["requester_name"] or visible(requester),
             "text": "",
             "values": [],
         }
@@ -406,12 +400,12 @@ def detail_context(request: HttpRequest, approval: Approval, **panel: Any) -> di
     names = presence.viewing([approval.pk]).get(approval.pk, [])
     me = people.display_name(request.user)
     requester = approval.requested_by
+    context["requester_name"] = people.requester_names([requester]).get(requester, "")
     context.update(
         {
             "run_tokens": queries.run_tokens(approval),
             "timeline": _timeline(approval, context),
             "others_viewing": [name for name in names if name != me],
-            "requester_name": people.requester_names([requester]).get(requester, ""),
             "back_to_queue": queue_url(request),
             "next_pending": _next_pending(request, approval),
         }
@@ -422,16 +416,9 @@ def detail_context(request: HttpRequest, approval: Approval, **panel: Any) -> di
 def _next_pending(request: HttpRequest, approval: Approval) -> Approval | None:
     """The approval after this one in the reviewer's queue (their filters and view)."""
     query = str(getattr(request, "session", {}).get(QUEUE_QUERY_SESSION_KEY, ""))
-    data = QueryDict(query)
     reviewer = Reviewer(request.user)
-    form = QueueFilterForm(
-        data,
-        tasks=[],
-        statuses=[],
-        default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
-    )
-    rows = reviewer.narrow(queries.pending_queue(form.filters()), form.shown())
-    return next_pending(rows, after=approval, order=form.filters().order)
+    form = QueueFilterForm.for_reviewer(QueryDict(query), reviewer)
+    return next_pending(form.rows(reviewer), after=approval, order=form.filters().order)
 
 
 @require_GET

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from approvals.models import Approval, ApprovalState
+from approvals.models import Approval, ApprovalState, Decision, DeliveryState
 
 _numbers = itertools.count(1)
 
@@ -52,3 +52,18 @@ def make_approval(**fields: Any) -> Approval:
 def approval_for_sandbox_run(ids: dict[str, str], **fields: Any) -> Approval:
     """The read-model row for a run started with the sandbox's ``start_run`` control."""
     return make_approval(token_id=ids["tokenId"], run_id=ids["runId"], **fields)
+
+
+def make_decided_approval(actor: Any, verdict: str, comment: str, **fields: Any) -> Approval:
+    """An approval decided by ``actor`` here and delivered (rows only: no upstream)."""
+    approval = make_approval(state=ApprovalState.DECIDED, closed_at=timezone.now(), **fields)
+    Decision.objects.create(
+        approval=approval,
+        actor=actor,
+        actor_name=actor.username,
+        verdict=verdict,
+        comment=comment,
+        envelope={},
+        delivery_state=DeliveryState.DELIVERED,
+    )
+    return approval

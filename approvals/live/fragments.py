@@ -27,7 +27,7 @@ from approvals import people, queries
 from approvals.forms import QueueFilterForm
 from approvals.live import presence
 from approvals.models import Approval, Vote
-from approvals.reviewing import SHOW_ALL, SHOW_MINE, SHOW_REQUESTED, Reviewer, Standing
+from approvals.reviewing import SHOW_REQUESTED, Reviewer, Standing
 
 # A push that inserts a row: the browser may hold it while the reviewer is busy (ticked rows,
 # typing, pointer on the table) and show "N new" instead (static/js/app.js).
@@ -98,28 +98,19 @@ class QueueView:
     count_html: str
 
 
-def queue_form(query: str, reviewer: Reviewer) -> QueueFilterForm:
-    facets = queries.queue_facets()
-    return QueueFilterForm(
-        QueryDict(query),
-        tasks=facets["tasks"],
-        statuses=facets["statuses"],
-        default_show=SHOW_MINE if reviewer.may_decide_at_all else SHOW_ALL,
-    )
-
-
 def matching_rows(query: str, reviewer: Reviewer, *, personal: bool) -> QuerySet[Approval]:
-    form = queue_form(query, reviewer)
-    return reviewer.narrow(queries.pending_queue(form.filters()), form.shown(), personal=personal)
+    return QueueFilterForm.for_reviewer(QueryDict(query), reviewer).rows(
+        reviewer, personal=personal
+    )
 
 
 def queue_snapshot(query: str, reviewer: Reviewer, *, about: int | None = None) -> QueueSnapshot:
     """What the filters in ``query`` show to reviewers with ``reviewer``'s rights ("Requested
     by me": to ``reviewer`` alone); their own exclusions are taken out by ``queue_view``.
     ``about``: an approval whose membership the caller needs (``about_matches``)."""
-    form = queue_form(query, reviewer)
+    form = QueueFilterForm.for_reviewer(QueryDict(query), reviewer)
     show = form.shown()
-    rows = matching_rows(query, reviewer, personal=show == SHOW_REQUESTED)
+    rows = form.rows(reviewer, personal=show == SHOW_REQUESTED)
     count = rows.count()
     page = QueryDict(query).get("page")
     wanted = _page_number(page, count) * queries.PAGE_SIZE + 1 + WINDOW_EXTRA

@@ -21,16 +21,13 @@ from playwright.sync_api import expect
 
 from approvals.input_guard import permission_denied, server_error
 from approvals.models import (
-    Approval,
     ApprovalPolicy,
     ApprovalState,
-    Decision,
-    DeliveryState,
     Vote,
 )
 from approvals.security import APP_POLICY
 from tests.browser.conftest import sign_in
-from tests.factories import make_approval
+from tests.factories import make_approval, make_decided_approval
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -81,20 +78,6 @@ def assert_accessible(page: Any, axe_source: str, width: int) -> None:
     violations = _violations(page, axe_source)
     if violations:
         pytest.fail(f"axe on {page.url} at {width}px:\n{_report(violations)}", pytrace=False)
-
-
-def _decided(actor: Any, verdict: str, comment: str, **fields: Any) -> Approval:
-    approval = make_approval(state=ApprovalState.DECIDED, closed_at=timezone.now(), **fields)
-    Decision.objects.create(
-        approval=approval,
-        actor=actor,
-        actor_name=actor.username,
-        verdict=verdict,
-        comment=comment,
-        envelope={},
-        delivery_state=DeliveryState.DELIVERED,
-    )
-    return approval
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -174,7 +157,7 @@ def test_a_typed_form_showing_its_errors(
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_a_decided_approval(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
-    approval = _decided(reviewer, "approve", "Checked the canary, ship it")
+    approval = make_decided_approval(reviewer, "approve", "Checked the canary, ship it")
     sign_in(page, "rita", RITA_PASSWORD, next_path=f"/approvals/{approval.token_id}/")
     expect(page.locator("#decision-panel")).to_contain_text("Checked the canary, ship it")
     assert_accessible(page, axe_source, width)
@@ -253,8 +236,8 @@ def test_the_keyboard_shortcuts_list(page: Any, reviewer: Any, axe_source: str, 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_history_with_rows(page: Any, reviewer: Any, axe_source: str, width: int) -> None:
-    _decided(reviewer, "approve", "Ship it")
-    _decided(reviewer, "reject", "Not during the freeze")
+    make_decided_approval(reviewer, "approve", "Ship it")
+    make_decided_approval(reviewer, "reject", "Not during the freeze")
     make_approval(
         state=ApprovalState.TIMED_OUT,
         closed_at=timezone.now(),

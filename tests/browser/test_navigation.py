@@ -18,8 +18,8 @@ from tests.factories import make_approval
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 RITA_PASSWORD = "pw-rita-1234"
-# Longer than the search box's 350 ms debounce, so a request it would send has been sent.
-SETTLE_MS = 900
+# No htmx request in flight (htmx marks the requesting element and the indicator while one is).
+IDLE = "document.querySelector('.htmx-request') === null"
 
 
 def _query(page: Any) -> dict[str, str]:
@@ -56,10 +56,11 @@ def test_back_shows_what_the_address_says_and_each_change_is_one_entry(
     start = _history_length(page)
 
     page.locator("#id_q").fill("stripe")
+    # The address changes once the debounced search has been answered: the debounce is spent.
     expect(page).to_have_url(re.compile(r"[?&]q=stripe"))
-    page.wait_for_timeout(SETTLE_MS)
-    page.keyboard.press("Tab")  # leaving the box fires "change" too: no second entry
-    page.wait_for_timeout(SETTLE_MS)
+    page.wait_for_function(IDLE)
+    page.keyboard.press("Tab")  # leaving the box fires "change" at once: no second entry
+    page.wait_for_function(IDLE)
     _expect_queue(page, q="stripe", task="", rows=2)
     assert _history_length(page) == start + 1
 

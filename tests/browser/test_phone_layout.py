@@ -16,9 +16,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from approvals.models import Approval, ApprovalState, Decision, DeliveryState
+from approvals.models import ApprovalState
 from tests.browser.conftest import sign_in
-from tests.factories import make_approval
+from tests.factories import make_approval, make_decided_approval
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,20 +36,6 @@ OVERFLOWING = """() => [...document.querySelectorAll("body *")]
     .map((element) => `${element.tagName.toLowerCase()}.${element.className}`)"""
 
 LONG_RUN_ID = "run_cm00000d7xvo3ee9haa5cyxll8q2"
-
-
-def _decided(actor: Any, verdict: str, comment: str, **fields: Any) -> Approval:
-    approval = make_approval(state=ApprovalState.DECIDED, closed_at=timezone.now(), **fields)
-    Decision.objects.create(
-        approval=approval,
-        actor=actor,
-        actor_name=actor.username,
-        verdict=verdict,
-        comment=comment,
-        envelope={},
-        delivery_state=DeliveryState.DELIVERED,
-    )
-    return approval
 
 
 def assert_fits(page: Any) -> None:
@@ -135,14 +121,14 @@ def test_the_queue_stays_a_table_on_a_desktop(page: Any, reviewer: Any, tmp_path
 def test_the_history_shows_the_verdict_without_scrolling_sideways(
     page: Any, reviewer: Any, tmp_path: Path, width: int
 ) -> None:
-    _decided(
+    make_decided_approval(
         reviewer,
         "reject",
         "Not during the freeze: the payments team asked for a quiet week",
         description="Deploy billing-service v4.13.7 (242112a) to production",
         run_id=LONG_RUN_ID,
     )
-    _decided(reviewer, "approve", "Ship it")
+    make_decided_approval(reviewer, "approve", "Ship it")
     make_approval(
         state=ApprovalState.TIMED_OUT, closed_at=timezone.now(), closed_reason="token timed out"
     )
