@@ -360,3 +360,30 @@ class ApiToken(models.Model):
 # pass for the command line's). Neither can be a username: Django's have no spaces.
 COMMAND_LINE = "command line"
 UNKNOWN_ISSUER = "unknown (issued before issuers were recorded)"
+
+
+class SsoIdentity(models.Model):
+    """Who a user is at a single sign-on source: the OIDC issuer and the subject (``sub``)
+    it gives them, or the trusted proxy and the name its header carries.
+
+    Users are found by this, not by username: a provider may let people change their
+    preferred username, and a new person given an old name must not inherit an account
+    (docs/sso.md, "Accounts")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identities"
+    )
+    source = models.CharField(max_length=500, help_text="The OIDC issuer, or 'proxy'")
+    subject = models.CharField(max_length=255)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "subject"], name="one_user_per_sso_subject")
+        ]
+        verbose_name = "SSO identity"
+        verbose_name_plural = "SSO identities"
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.source}"

@@ -214,8 +214,49 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses sign-ins while an account or an address is locked out.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "approvals.auth.demo.DemoAwareModelBackend",
+    "approvals.auth.passwords.PasswordBackend",
+    # Reads back the sessions of users signed in through SSO (approvals.auth.accounts).
+    "approvals.auth.accounts.SsoBackend",
 ]
+
+# --- Single sign-on (README, "Single sign-on"; docs/sso.md) -------------------------------
+# OpenID Connect, authorization code with PKCE (S256), through Authlib. Set OIDC_ISSUER to turn
+# it on: endpoints and keys come from <issuer>/.well-known/openid-configuration. The redirect
+# URI to register at the provider is <origin>/oidc/callback/.
+OIDC_ISSUER = env_str("OIDC_ISSUER")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile") or ""
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username") or ""
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups") or ""
+# Seconds for each call to the provider, and how long a sign-in may take from leaving for the
+# provider to coming back (a state older than that is refused as expired).
+OIDC_TIMEOUT_SECONDS = env_float("OIDC_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+OIDC_STATE_MAX_AGE_SECONDS = env_int("OIDC_STATE_MAX_AGE_SECONDS", 600, minimum=30)
+# The provider's groups (OIDC's groups claim, or the proxy's groups header) that make a user a
+# reviewer (the group holding the decide permission) or an admin (staff and superuser). Other
+# provider groups are mirrored onto Django groups of the same name, where one exists (a
+# policy's approver groups). Sign-in through SSO makes the provider the source of membership.
+OIDC_REVIEWER_GROUPS = env_list("OIDC_REVIEWER_GROUPS", [])
+OIDC_ADMIN_GROUPS = env_list("OIDC_ADMIN_GROUPS", [])
+# A trusted authentication proxy (oauth2-proxy and the like; docs/auth-proxy.md): the header
+# naming the user, optionally its groups and email. Believed only from AUTH_PROXY_TRUSTED_CIDRS
+# or with AUTH_PROXY_SECRET in AUTH_PROXY_SECRET_HEADER; otherwise ignored and logged.
+AUTH_PROXY_USER_HEADER = env_str("AUTH_PROXY_USER_HEADER")
+AUTH_PROXY_GROUPS_HEADER = env_str("AUTH_PROXY_GROUPS_HEADER")
+AUTH_PROXY_EMAIL_HEADER = env_str("AUTH_PROXY_EMAIL_HEADER")
+AUTH_PROXY_TRUSTED_CIDRS = env_list("AUTH_PROXY_TRUSTED_CIDRS", [])
+AUTH_PROXY_SECRET_HEADER = env_str("AUTH_PROXY_SECRET_HEADER")
+AUTH_PROXY_SECRET = env_str("AUTH_PROXY_SECRET")
+SSO_OIDC = OIDC_ISSUER is not None
+SSO_PROXY = AUTH_PROXY_USER_HEADER is not None
+SSO_ENABLED = SSO_OIDC or SSO_PROXY
+# With SSO on, password sign-in is off except for these local admin accounts (break-glass:
+# the provider is down or misconfigured). Each such sign-in is logged as a warning.
+SSO_BREAK_GLASS_USERS = env_list("SSO_BREAK_GLASS_USERS", [])
+if SSO_OIDC:
+    # Anonymous visitors go straight to the provider, and come back to the page they asked for.
+    LOGIN_URL = "oidc_authenticate"
 # Sign-in throttling (django-axes; docs/hardening.md, "Sign-in throttling"): after
 # LOGIN_FAILURE_LIMIT failures for one username, or from one address, further attempts are
 # refused for LOGIN_COOLOFF_MINUTES, on /accounts/login/ and /admin/login/ alike. Failed
