@@ -11,8 +11,12 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system checks (approvals.E001 ...).
         from approvals import checks  # noqa: F401
+        from approvals.auth import checks as sso_checks  # noqa: F401
         from approvals.events import subscribe
+        from approvals.live import signals as live_signals
         from approvals.live.broadcast import broadcast
 
         # The change events' subscribers (docs/live-updates.md, "Events").
         subscribe(broadcast)
+        # Signing out, or being deactivated, closes the user's sockets at once.
+        live_signals.connect()

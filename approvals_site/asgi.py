@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 from typing import Any
 
@@ -47,9 +48,25 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await router(scope, receive, send)
 
 
+logger = logging.getLogger("approvals.startup")
+# Tasks started at start-up, kept referenced until done (asyncio holds only weak references).
+background: set[asyncio.Task[None]] = set()
+
+
+async def _report_provider() -> None:
+    from approvals.auth import checks as sso_checks
+
+    try:
+        for problem in await asyncio.to_thread(sso_checks.provider_errors):
+            logger.error("%s", problem)
+    finally:
+        background.discard(asyncio.current_task())
+
+
 async def lifespan(receive: Any, send: Any) -> None:
     from django.conf import settings
 
+    from approvals.auth import checks as sso_checks
     from approvals.live.broadcast import sender
     from approvals.sync.worker import BackgroundWorker
 
@@ -67,6 +84,16 @@ async def lifespan(receive: Any, send: Any) -> None:
             # push to every socket) and almost all of it is freed by reference counting.
             gc.freeze()
             gc.set_threshold(100_000, 50, 100)
+            # Uvicorn runs no system checks: a malformed sign-in setup stops the process
+            # here, with the check's words; a provider that does not answer is logged once
+            # the server is up (approvals.auth.checks).
+            fatal = sso_checks.configuration_errors()
+            if fatal:
+                for problem in fatal:
+                    logger.error("%s", problem)
+                await send({"type": "lifespan.startup.failed", "message": "; ".join(fatal)})
+                return
+            background.add(asyncio.create_task(_report_provider()))
             if settings.SYNC_IN_WEB_PROCESS:
                 worker = BackgroundWorker().start()
             await send({"type": "lifespan.startup.complete"})

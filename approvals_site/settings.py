@@ -229,6 +229,9 @@ OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
 OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile") or ""
 OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username") or ""
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups") or ""
+# How the client secret reaches the token endpoint: in the form body (client_secret_post, which
+# Keycloak, Entra ID and most providers accept) or as HTTP Basic (client_secret_basic).
+OIDC_TOKEN_AUTH_METHOD = env_str("OIDC_TOKEN_AUTH_METHOD", "client_secret_post") or ""
 # Seconds for each call to the provider, and how long a sign-in may take from leaving for the
 # provider to coming back (a state older than that is refused as expired).
 OIDC_TIMEOUT_SECONDS = env_float("OIDC_TIMEOUT_SECONDS", 10.0, minimum=0.1)

@@ -1,23 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-# Sign-in and sign-out only. Django's password-reset pages are left out: they need email,
-# which the dashboard does not send, and there they failed silently and unthrottled (anyone
-# could ask for resets). An admin sets a forgotten password in the admin; SSO deployments
-# have none to forget.
-accounts = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path(
-        "password_change/done/",
-        auth_views.PasswordChangeDoneView.as_view(),
-        name="password_change_done",
-    ),
-]
+from approvals.auth.oidc_views import sign_out
+from approvals.auth.sign_in_pages import admin_sign_in
+from approvals.auth.urls import accounts, oidc
 
 # Django's own 400s (malformed requests), 403s, 404s and 500s answer JSON under /api/, and
 # pages in the site's frame with a way back to the queue (templates/4xx.html, 500.html).
@@ -28,6 +16,11 @@ handler500 = "approvals.input_guard.server_error"
 
 urlpatterns = [
     path("accounts/", include(accounts)),
+    path("oidc/", include(oidc)),
+    # Before the admin's own: with SSO on, the admin has no password form of its own.
+    path("admin/login/", admin_sign_in, name="admin_sign_in"),
+    # The admin's "Log out" signs out of the provider too, like the dashboard's.
+    path("admin/logout/", sign_out, name="admin_sign_out"),
     path("admin/", admin.site.urls),
     path("api/", include("approvals.api.urls")),
     path("", include("approvals.urls")),

@@ -138,7 +138,13 @@ class SsoBackend(ModelBackend):
     through it. It authenticates nobody itself (the OIDC callback and the proxy middleware
     vouch for the user first)."""
 
-    def authenticate(self, request: Any, username: str | None = None, **kwargs: Any) -> Any:
+    def authenticate(
+        self,
+        request: Any,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         return None
 
 

@@ -89,3 +89,12 @@ def broadcast(event: ApprovalEvent) -> Future[None]:
     """Send ``event`` to the queue's group and to its approval's group (returns at once)."""
     message = {"type": MESSAGE_TYPE, **event.as_message()}
     return sender.submit([groups.QUEUE, groups.approval(event.approval_id)], message)
+
+
+# A message to a user's sockets, not an approval event: "close, this user signed out".
+SIGNED_OUT_KIND = "signed-out"
+
+
+def sign_out(user_id: int) -> Future[None]:
+    """Close every open socket of ``user_id``, in every process (approvals.live.consumers)."""
+    return sender.submit([groups.user(user_id)], {"type": MESSAGE_TYPE, "kind": SIGNED_OUT_KIND})

@@ -32,7 +32,7 @@ from django.contrib.sessions.backends.base import SessionBase
 
 from approvals.events import LEAVING, ApprovalEvent, Kind
 from approvals.live import fragments, groups, presence
-from approvals.live.broadcast import sender
+from approvals.live.broadcast import SIGNED_OUT_KIND, sender
 from approvals.live.hub import hub
 from approvals.models import Approval
 from approvals.reviewing import SHOW_MINE, SHOW_REQUESTED, Reviewer, Standing
@@ -138,6 +138,9 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
         """Receive the events of ``groups_`` from now on."""
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1_000)
         self.drain = asyncio.create_task(self._drain())
+        # And the user's own group: signing out closes the socket at once, not at the next
+        # session check (approvals.live.signals).
+        groups_ = (*groups_, groups.user(self.scope["user"].pk))
         for group in groups_:
             await hub().join(group, self)
         self.joined = groups_
@@ -145,6 +148,9 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
     async def _drain(self) -> None:
         while True:
             message = await self.inbox.get()
+            if message.get("kind") == SIGNED_OUT_KIND:
+                await self.close(code=SIGNED_OUT)
+                return
             try:
                 await self.approval_event(message)
             except asyncio.CancelledError:

@@ -8,3 +8,8 @@ QUEUE = "approvals.queue"
 
 def approval(approval_id: int) -> str:
     return f"approvals.approval.{approval_id}"
+
+
+def user(user_id: int) -> str:
+    """Every socket of one user: told to close when that user signs out."""
+    return f"approvals.user.{user_id}"

@@ -73,7 +73,7 @@ def _shown_if_failing(log: Path) -> Iterator[None]:
 def _signed_in_cookie(user: Any) -> str:
     """A browser's cookies after signing in (the session is in the shared database)."""
     client = Client()
-    client.force_login(user, backend="approvals.auth.demo.DemoAwareModelBackend")
+    client.force_login(user, backend="approvals.auth.passwords.PasswordBackend")
     return "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
 
 

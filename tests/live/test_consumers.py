@@ -33,7 +33,7 @@ def _cookie_for(user: Any) -> bytes:
     """The cookies a signed-in browser sends: the session and the CSRF secret."""
     client = Client()
     # The backend the sign-in form uses (the first listed, django-axes', loads no users).
-    client.force_login(user, backend="approvals.auth.demo.DemoAwareModelBackend")
+    client.force_login(user, backend="approvals.auth.passwords.PasswordBackend")
     client.get("/accounts/login/")  # sets the CSRF cookie
     return "; ".join(f"{k}={v.value}" for k, v in client.cookies.items()).encode()
 
