@@ -17,6 +17,9 @@ import httpx
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+# The served app's key, unless its env says otherwise: a test reading the app's signed data
+# (its sessions) needs the same.
+SERVED_SECRET_KEY = "served-test-secret-key-0123456789-abcdefghijklmnop"
 
 
 def free_port() -> int:
@@ -75,19 +78,23 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def served_dashboard(env: dict[str, str]) -> Iterator[str]:
-    """Start uvicorn with ``env`` on top of this environment; yields its base URL."""
-    port = free_port()
+def served_dashboard(
+    env: dict[str, str], *, port: int | None = None, lifespan: str = "off"
+) -> Iterator[str]:
+    """Start uvicorn with ``env`` on top of this environment (on ``port``, or a free one);
+    yields its base URL."""
+    port = port or free_port()
     full_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "approvals_site.settings",
         "SYNC_IN_WEB_PROCESS": "false",
-        "DJANGO_SECRET_KEY": "served-test-secret-key-0123456789-abcdefghijklmnop",
+        "DJANGO_SECRET_KEY": SERVED_SECRET_KEY,
         **env,
     }
     command = [
         sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--log-level", "warning",
+        "--host", "127.0.0.1", "--port", str(port), "--lifespan", lifespan,
+        "--log-level", "warning",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with _running(command, env=full_env, probe=f"{url}/healthz", headers={}):

@@ -7,14 +7,12 @@ pytest-asyncio tests collected after it.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests import npm
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -92,51 +90,12 @@ def sign_in(page: Any, username: str, password: str, *, next_path: str = "/") ->
 
 # --- axe-core, for the accessibility tests --------------------------------------------------
 
-# From the npm registry, like the test OpenID provider: installed by the test setup, never
-# committed. The minor is pinned so a new rule in a later release cannot fail a build unasked.
+# From the npm registry, like the test OpenID provider (tests/npm.py). The minor is pinned so
+# a new rule in a later release cannot fail a build unasked.
 AXE_PACKAGE = "axe-core@4.14.x"
-NPM_PREFIX = Path(__file__).resolve().parents[2] / "var" / "npm"
-AXE_SCRIPT = NPM_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _install_axe() -> None:
-    """``npm install`` axe-core under var/npm, once.
-
-    `make test` runs the browser tests of two legs side by side, so two processes can get
-    here at once: each installs into a prefix of its own and moves the package into place;
-    the loser of the move drops its copy.
-    """
-    NPM_PREFIX.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="npm-", dir=NPM_PREFIX.parent))
-    try:
-        subprocess.run(
-            [
-                "npm",
-                "install",
-                "--no-save",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(scratch),
-                AXE_PACKAGE,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        (NPM_PREFIX / "node_modules").mkdir(parents=True, exist_ok=True)
-        try:
-            (scratch / "node_modules" / "axe-core").rename(AXE_SCRIPT.parent)
-        except OSError:
-            if not AXE_SCRIPT.exists():
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     """The source of axe-core's browser bundle (see tests/browser/test_accessibility.py)."""
-    if not AXE_SCRIPT.exists():
-        _install_axe()
-    return AXE_SCRIPT.read_text(encoding="utf-8")
+    return (npm.installed(AXE_PACKAGE, "axe-core") / "axe.min.js").read_text(encoding="utf-8")
