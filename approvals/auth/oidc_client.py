@@ -181,10 +181,11 @@ def metadata() -> dict[str, Any]:
             f"the OpenID provider's discovery document at {config().discovery_url} lacks "
             + ", ".join(missing)
         )
-    if data["issuer"].rstrip("/") != config().issuer.rstrip("/"):
-        app.server_metadata.clear()
+    named = str(data["issuer"])
+    if named.rstrip("/") != config().issuer.rstrip("/"):
+        app.server_metadata.clear()  # (the same dict as ``data``)
         raise ProviderUnavailable(
-            f"the discovery document names the issuer {data['issuer']!r}, not OIDC_ISSUER "
+            f"the discovery document names the issuer {named!r}, not OIDC_ISSUER "
             f"{config().issuer!r} (ID tokens would be refused)"
         )
     return data

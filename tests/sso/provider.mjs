@@ -3,6 +3,7 @@
 // Run: node provider.mjs <oidc-provider module dir> <config.json>
 // The config names the port, the client and a people file (login -> email, name, groups),
 // read again at every sign-in so a test can change someone's groups at the provider.
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +14,10 @@ const config = JSON.parse(readFileSync(configPath, "utf8"));
 const people = () => JSON.parse(readFileSync(config.people, "utf8"));
 
 const issuer = `http://127.0.0.1:${config.port}`;
+// A signing key of its own each start, under a new key id: a restarted provider is a provider
+// that rotated its keys.
+const signingKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" });
+const jwks = { keys: [{ ...signingKey, kid: randomUUID(), use: "sig", alg: "RS256" }] };
 const provider = new Provider(issuer, {
   clients: [
     {
@@ -32,6 +37,7 @@ const provider = new Provider(issuer, {
     profile: ["name", "given_name", "family_name", "preferred_username", "groups"],
   },
   cookies: { keys: ["test-provider-cookie-key"] },
+  jwks,
   features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
   pkce: { required: () => true },
   async findAccount(ctx, id) {

@@ -50,13 +50,17 @@ class OpenIdProvider:
 
 
 @contextmanager
-def running_provider(app_origins: list[str]) -> Iterator[OpenIdProvider]:
-    """The provider, with one client whose redirect URIs are the callbacks of ``app_origins``."""
+def running_provider(
+    app_origins: list[str], *, port: int | None = None, people: Path | None = None
+) -> Iterator[OpenIdProvider]:
+    """The provider, with one client whose redirect URIs are the callbacks of ``app_origins``
+    (on ``port``, or a free one; each start signs with a new key)."""
     module = npm.installed(PACKAGE, "oidc-provider")
     scratch = Path(tempfile.mkdtemp(prefix="oidc-"))
-    port = free_port()
-    people = scratch / "people.json"
-    people.write_text("{}")
+    port = port or free_port()
+    if people is None:
+        people = scratch / "people.json"
+        people.write_text("{}")
     config = {
         "port": port,
         "client_id": CLIENT_ID,

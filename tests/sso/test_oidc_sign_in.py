@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from django.conf import global_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
-from django.conf import global_settings
 from django.test import override_settings
 
 from approvals.auth.oidc_views import STATE_PREFIX
