@@ -78,7 +78,8 @@ TYPED_TESTS := tests/hardening tests/live tests/browser/live_app.py tests/browse
 	tests/pages/test_readable_requests.py tests/sync/test_reconcile_reads_the_summary.py \
 	tests/test_demo_seed.py tests/test_demo_restart.py tests/sandbox/test_token_clock.py \
 	tests/sandbox/test_worlds_do_not_reuse_ids.py tests/sandbox/test_summaries.py \
-	tests/pages/test_error_pages.py tests/pages/test_no_dead_ends.py tests/browser/test_navigation.py
+	tests/pages/test_error_pages.py tests/pages/test_no_dead_ends.py tests/browser/test_navigation.py \
+	tests/auth/test_authorization_matrix.py tests/auth/test_api_tokens_follow_their_user.py
 
 lint: setup
 	$(VENV)/bin/ruff check .
