@@ -11,10 +11,13 @@ stays forbidden there too.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -27,6 +30,21 @@ APP_POLICY = f"{_COMMON}; style-src 'self'"
 ADMIN_POLICY = f"{_COMMON}; style-src 'self' 'unsafe-inline'"
 
 
+@functools.lru_cache(maxsize=4)
+def policies(issuer: str | None) -> tuple[str, str]:
+    """(pages, admin). With OpenID Connect, the sign-out form's answer is a redirect to the
+    provider's end-session page, and browsers hold redirects after a form post to
+    ``form-action``: the provider's origin joins 'self' there, and nothing else changes."""
+    if not issuer:
+        return APP_POLICY, ADMIN_POLICY
+    parts = urlsplit(issuer)
+    extra = f" {parts.scheme}://{parts.netloc}"
+    return (
+        APP_POLICY.replace("form-action 'self'", "form-action 'self'" + extra),
+        ADMIN_POLICY.replace("form-action 'self'", "form-action 'self'" + extra),
+    )
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -34,8 +52,10 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            admin = request.path.startswith("/admin/")
-            response["Content-Security-Policy"] = ADMIN_POLICY if admin else APP_POLICY
+            app, admin = policies(settings.OIDC_ISSUER if settings.SSO_OIDC else None)
+            response["Content-Security-Policy"] = (
+                admin if request.path.startswith("/admin/") else app
+            )
         return response
 
 
