@@ -368,7 +368,7 @@ class SsoIdentity(models.Model):
 
     Users are found by this, not by username: a provider may let people change their
     preferred username, and a new person given an old name must not inherit an account
-    (docs/sso.md, "Accounts")."""
+    (docs/sso.md, "Accounts and groups")."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identities"
