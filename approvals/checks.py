@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
+from approvals.auth.proxy import header_name_problem, parse_networks
+
 # tr_<env>_<24 alphanumerics>, or the scoped tr_<env>_sk_<24> form (docs/trigger-v4.md,
 # "Authentication").
 SECRET_KEY_PATTERN = re.compile(r"^tr_(dev|stg|prod|preview)_(sk_)?[0-9A-Za-z]{24}$")
@@ -106,3 +108,74 @@ def check_secret_key(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
             )
         ]
     return []
+
+
+# A trusted authentication proxy (docs/auth-proxy.md). The middleware (approvals.auth.proxy)
+# refuses to start on any of these errors too, since uvicorn runs no system checks.
+PROXY_BAD_CIDR = "approvals.E005"
+PROXY_TRUSTS_NOBODY = "approvals.E006"
+PROXY_SECRET_INCOMPLETE = "approvals.E007"
+PROXY_BAD_HEADER_NAME = "approvals.E008"
+PROXY_SECRET_MIN_LENGTH = 16
+
+
+@register(Tags.security)
+def check_auth_proxy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    if not settings.SSO_PROXY:
+        return []
+    messages: list[CheckMessage] = []
+    cidrs: list[str] = settings.AUTH_PROXY_TRUSTED_CIDRS
+    _, bad = parse_networks(cidrs)
+    if bad:
+        messages.append(
+            Error(
+                f"AUTH_PROXY_TRUSTED_CIDRS has entries that are not an address or network: "
+                f"{', '.join(repr(b) for b in bad)}.",
+                hint="Write each as 10.0.0.5, 10.0.0.5/32 or 10.0.0.0/24 (no host bits set "
+                "beyond the prefix), separated by commas.",
+                id=PROXY_BAD_CIDR,
+            )
+        )
+    secret_header: str | None = settings.AUTH_PROXY_SECRET_HEADER
+    secret: str | None = settings.AUTH_PROXY_SECRET
+    if not cidrs and not (secret_header and secret):
+        messages.append(
+            Error(
+                "AUTH_PROXY_USER_HEADER is set, but no proxy is trusted: set "
+                "AUTH_PROXY_TRUSTED_CIDRS, or AUTH_PROXY_SECRET_HEADER with AUTH_PROXY_SECRET.",
+                hint="Without either, anyone could name themselves in the header.",
+                id=PROXY_TRUSTS_NOBODY,
+            )
+        )
+    # Never echo the secret, even a bad one.
+    if bool(secret_header) != bool(secret):
+        missing = "AUTH_PROXY_SECRET" if secret_header else "AUTH_PROXY_SECRET_HEADER"
+        messages.append(
+            Error(
+                f"{missing} is not set, but its partner is.",
+                hint="The proxy sends the secret in the header: set both, or neither.",
+                id=PROXY_SECRET_INCOMPLETE,
+            )
+        )
+    elif secret and len(secret) < PROXY_SECRET_MIN_LENGTH:
+        messages.append(
+            Error(
+                f"AUTH_PROXY_SECRET is shorter than {PROXY_SECRET_MIN_LENGTH} characters.",
+                hint="Use a long random value, e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'.",
+                id=PROXY_SECRET_INCOMPLETE,
+            )
+        )
+    for name in (
+        "AUTH_PROXY_USER_HEADER",
+        "AUTH_PROXY_GROUPS_HEADER",
+        "AUTH_PROXY_EMAIL_HEADER",
+        "AUTH_PROXY_SECRET_HEADER",
+    ):
+        value: str | None = getattr(settings, name)
+        problem = header_name_problem(value) if value is not None else None
+        if problem:
+            messages.append(
+                Error(f"{name} is not a usable header name: {problem}.", id=PROXY_BAD_HEADER_NAME)
+            )
+    return messages

@@ -31,6 +31,8 @@ router = ProtocolTypeRouter(
             api_limit=settings.API_MAX_BODY_BYTES,
             page_limit=settings.MAX_REQUEST_BODY_BYTES,
         ),
+        # Sockets trust the session cookie only, never an auth proxy's headers (which
+        # approvals.auth.proxy believes only on trusted HTTP requests, where sessions are made).
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

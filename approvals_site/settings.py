@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A trusted authentication proxy's user header signs people in (docs/auth-proxy.md).
+    "approvals.auth.proxy.TrustedProxyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "approvals.input_guard.UnstorableInputMiddleware",
     # Pages, not dead ends: a signed-out htmx request is sent to sign in (HX-Redirect) and
