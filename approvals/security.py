@@ -31,18 +31,31 @@ ADMIN_POLICY = f"{_COMMON}; style-src 'self' 'unsafe-inline'"
 
 
 @functools.lru_cache(maxsize=4)
-def policies(issuer: str | None) -> tuple[str, str]:
-    """(pages, admin). With OpenID Connect, the sign-out form's answer is a redirect to the
-    provider's end-session page, and browsers hold redirects after a form post to
-    ``form-action``: the provider's origin joins 'self' there, and nothing else changes."""
-    if not issuer:
+def policies(elsewhere: tuple[str, ...]) -> tuple[str, str]:
+    """(pages, admin). Signing out can answer with a redirect to the identity provider's
+    end-session page (OIDC) or the proxy's sign-out address, and browsers hold redirects
+    after a form post to ``form-action``: those origins join 'self' there, nothing else."""
+    origins = []
+    for url in elsewhere:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    if not origins:
         return APP_POLICY, ADMIN_POLICY
-    parts = urlsplit(issuer)
-    extra = f" {parts.scheme}://{parts.netloc}"
+    allowed = "form-action 'self' " + " ".join(sorted(set(origins)))
     return (
-        APP_POLICY.replace("form-action 'self'", "form-action 'self'" + extra),
-        ADMIN_POLICY.replace("form-action 'self'", "form-action 'self'" + extra),
+        APP_POLICY.replace("form-action 'self'", allowed),
+        ADMIN_POLICY.replace("form-action 'self'", allowed),
     )
+
+
+def _sign_out_destinations() -> tuple[str, ...]:
+    found = []
+    if settings.SSO_OIDC and settings.OIDC_ISSUER:
+        found.append(settings.OIDC_ISSUER)
+    if settings.SSO_PROXY and settings.AUTH_PROXY_SIGN_OUT_URL:
+        found.append(settings.AUTH_PROXY_SIGN_OUT_URL)
+    return tuple(found)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -52,7 +65,7 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            app, admin = policies(settings.OIDC_ISSUER if settings.SSO_OIDC else None)
+            app, admin = policies(_sign_out_destinations())
             response["Content-Security-Policy"] = (
                 admin if request.path.startswith("/admin/") else app
             )

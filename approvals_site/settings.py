@@ -253,6 +253,10 @@ AUTH_PROXY_EMAIL_HEADER = env_str("AUTH_PROXY_EMAIL_HEADER")
 AUTH_PROXY_TRUSTED_CIDRS = env_list("AUTH_PROXY_TRUSTED_CIDRS", [])
 AUTH_PROXY_SECRET_HEADER = env_str("AUTH_PROXY_SECRET_HEADER")
 AUTH_PROXY_SECRET = env_str("AUTH_PROXY_SECRET")
+# Where "Sign out" sends the browser after ending the session here, when the proxy has a
+# sign-out address of its own (oauth2-proxy: /oauth2/sign_out): otherwise the proxy's session
+# signs the person straight back in at the next request.
+AUTH_PROXY_SIGN_OUT_URL = env_str("AUTH_PROXY_SIGN_OUT_URL")
 SSO_OIDC = OIDC_ISSUER is not None
 SSO_PROXY = AUTH_PROXY_USER_HEADER is not None
 SSO_ENABLED = SSO_OIDC or SSO_PROXY

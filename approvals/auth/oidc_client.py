@@ -6,7 +6,7 @@ the provider's keys, issuer, audience, expiry, nonce). It fetches the key set ag
 token names a key id it has not seen, so a provider rotating its keys needs no restart. What
 this module adds: the configuration from settings, checked; the discovery document cached for
 a bounded time (a provider moving an endpoint is picked up within the hour); and the problems
-in words an operator can act on (system checks approvals.E010-E014).
+in words an operator can act on (system checks approvals.E010 and E011, approvals.auth.checks).
 """
 
 from __future__ import annotations

@@ -240,8 +240,9 @@ def _describe(exc: Exception) -> str:
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     """Ends this session (which closes the user's live sockets, approvals.live.signals) and,
-    where the provider offers an end-session endpoint, the provider's session too: otherwise
-    the next visit would sign straight back in."""
+    where the provider offers an end-session endpoint (or the proxy a sign-out address,
+    AUTH_PROXY_SIGN_OUT_URL), the provider's session too: otherwise the next visit would sign
+    straight back in."""
     id_token = request.session.get(ID_TOKEN_KEY)
     logout(request)
     if not settings.SSO_ENABLED:
@@ -260,6 +261,8 @@ def sign_out(request: HttpRequest) -> HttpResponse:
                 client_id=oidc_client.config().client_id,
             )
             return HttpResponseRedirect(found["url"])
+    if settings.SSO_PROXY and settings.AUTH_PROXY_SIGN_OUT_URL:
+        return HttpResponseRedirect(settings.AUTH_PROXY_SIGN_OUT_URL)
     return HttpResponseRedirect(signed_out)
 
 
