@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,26 +46,28 @@ def _running(
     command: list[str], *, env: dict[str, str], probe: str, headers: dict[str, str]
 ) -> Iterator[None]:
     """Run ``command`` from the project root until the block ends; first wait (bounded) until
-    ``probe`` answers below 500, failing at once with its stderr if the process exits."""
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    ``probe`` answers below 500, failing at once with its log if the process exits. The log
+    goes to a file, not a pipe: nobody reads a pipe while the server runs, and a server that
+    logged more than the pipe holds would stop."""
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True
+        )
 
-    def answers() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"{command[1:4]} exited: {process.stderr.read() if process.stderr else ''}"
-            )
+        def answers() -> bool:
+            if process.poll() is not None:
+                log.seek(0)
+                raise AssertionError(f"{command[1:4]} exited: {log.read()[-4000:]}")
+            try:
+                return httpx.get(probe, headers=headers, timeout=2).status_code < 500
+            except httpx.TransportError:
+                return False
+
         try:
-            return httpx.get(probe, headers=headers, timeout=2).status_code < 500
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, timeout=30)
-        yield
-    finally:
-        stop(process)
+            wait_until(answers, timeout=30)
+            yield
+        finally:
+            stop(process)
 
 
 def stop(process: subprocess.Popen[str]) -> None:
