@@ -16,13 +16,15 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from approvals.auth.passwords import password_sign_in_open
+from approvals.auth.passwords import is_break_glass, password_sign_in_open
 
 
 def _with_next(url_name: str, next_url: str | None) -> str:
@@ -66,3 +68,17 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(
         _with_next(settings.LOGIN_URL, request.GET.get("next") or reverse("admin:index"))
     )
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's page, except where SSO keeps the password: only break-glass accounts have one
+    here to change."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        if settings.SSO_ENABLED and user.is_authenticated and not is_break_glass(user):
+            reason = (
+                "Your password is kept by your organisation's sign-in provider: change it there."
+            )
+            return render(request, "403.html", {"reason": reason}, status=403)
+        return super().dispatch(request, *args, **kwargs)

@@ -76,3 +76,13 @@ def test_a_signed_in_user_who_is_not_an_admin_is_refused_the_admin(
     client.force_login(outsider, backend=SSO_BACKEND)  # signed in through the provider
     assert client.get("/admin/login/?next=/admin/").status_code == 403
     assert client.get("/admin/", follow=True).status_code == 403
+
+
+def test_a_password_kept_by_the_provider_cannot_be_changed_here(
+    db: None, oidc_on: None, outsider: Any
+) -> None:
+    client = Client()
+    client.force_login(outsider, backend=SSO_BACKEND)
+    refused = client.get("/accounts/password_change/")
+    assert refused.status_code == 403
+    assert b"change it there" in refused.content
