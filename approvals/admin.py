@@ -69,6 +69,12 @@ class ThroughFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The admin names the product, not the framework.
+admin.site.site_header = "Trigger.dev approvals: admin"
+admin.site.site_title = "Trigger.dev approvals admin"
+admin.site.index_title = "Audit log, policies, people and API tokens"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     """View-only for everyone: no add, change or delete (so no delete action either)."""
 

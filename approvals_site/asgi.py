@@ -95,6 +95,8 @@ async def lifespan(receive: Any, send: Any) -> None:
                     logger.error("%s", problem)
                 await send({"type": "lifespan.startup.failed", "message": "; ".join(fatal)})
                 return
+            for problem in sso_checks.configuration_warnings():
+                logger.warning("%s", problem)
             background.add(asyncio.create_task(_report_provider()))
             if settings.SYNC_IN_WEB_PROCESS:
                 worker = BackgroundWorker().start()

@@ -238,6 +238,10 @@ OIDC_TOKEN_AUTH_METHOD = env_str("OIDC_TOKEN_AUTH_METHOD", "client_secret_post")
 # provider to coming back (a state older than that is refused as expired).
 OIDC_TIMEOUT_SECONDS = env_float("OIDC_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 OIDC_STATE_MAX_AGE_SECONDS = env_int("OIDC_STATE_MAX_AGE_SECONDS", 600, minimum=30)
+# A session made by signing in through the provider ends this long after (not renewed by use):
+# the next request goes through the provider again, usually without a prompt, and rights
+# removed there take effect. Deactivating a user in the admin takes effect at once.
+OIDC_SESSION_MINUTES = env_int("OIDC_SESSION_MINUTES", 480, minimum=5)
 # The provider's groups (OIDC's groups claim, or the proxy's groups header) that make a user a
 # reviewer (the group holding the decide permission) or an admin (staff and superuser). Other
 # provider groups are mirrored onto Django groups of the same name, where one exists (a
@@ -272,7 +276,8 @@ if SSO_OIDC:
 # API-token attempts count against the address too (approvals.api.auth).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15.0, minimum=0.1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+# Either the username or the address locks; the OIDC callback has a rule of its own.
+AXES_LOCKOUT_PARAMETERS = "approvals.throttling.lockout_parameters"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "approvals.throttling.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429

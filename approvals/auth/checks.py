@@ -57,7 +57,7 @@ def check_oidc_provider_answers(
     return [
         Error(
             f"Single sign-on cannot work: {problem}.",
-            hint="Check OIDC_ISSUER, and that this host can reach the provider over HTTPS.",
+            hint="Check OIDC_ISSUER, and that this host can reach the provider.",
             id=UNREACHABLE,
         )
     ]
@@ -66,6 +66,11 @@ def check_oidc_provider_answers(
 def configuration_errors() -> list[str]:
     """What stops the web process at start-up (uvicorn runs no system checks itself)."""
     return [f"{m.id}: {m.msg}" for m in check_oidc_configuration() if m.is_serious()]
+
+
+def configuration_warnings() -> list[str]:
+    """Logged by the web process at start-up; it serves on."""
+    return [f"{m.id}: {m.msg}" for m in check_oidc_configuration() if not m.is_serious()]
 
 
 def provider_errors() -> list[str]:

@@ -9,10 +9,12 @@ decision panel, and ``next`` named the URL the fragment came from, often a POST-
 This middleware rewrites those redirects (and only those: a 302 to ``LOGIN_URL`` carrying
 ``next``, for a signed-out user):
 
-- ``next`` is the page, not the action: for htmx requests the page the browser shows
+- ``next`` is the page, not the action: for htmx posts the page the browser shows
   (``HX-Current-URL``, trusted only when it is this site's own address, and only its path and
   query), else the requested URL; POST-only actions map to their page
   (``approvals.action_pages.page_for``).
+- A form sent while signed out recorded nothing: a message says so on the page the reviewer
+  lands on once signed in again.
 - htmx requests get ``HX-Redirect`` (a 200 with no body, nothing to swap): htmx navigates the
   whole window to sign in. static/js/navigation.js keeps the typed text across that trip.
 
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import resolve_url
@@ -69,8 +72,10 @@ def _own_page(request: HttpRequest, url: str | None) -> str | None:
 
 
 def return_page(request: HttpRequest, requested: str) -> str:
-    """Where to go after signing in: the page the user was on, never a POST-only action."""
-    if _is_htmx(request):
+    """Where to go after signing in: the page the user was on, never a POST-only action. An
+    htmx GET asked for a page (the queue with a new filter, a history page): that one, so
+    the filter typed while signed out is not lost."""
+    if _is_htmx(request) and request.method != "GET":
         current = _own_page(request, request.headers.get("HX-Current-URL"))
         if current is not None:
             return current
@@ -86,6 +91,15 @@ class HtmxSignInRedirectMiddleware:
         requested = _sign_in_next(response)
         if requested is None or is_api(request) or request.user.is_authenticated:
             return response
+        if request.method not in ("GET", "HEAD"):
+            # A decision (or any form) sent while signed out did nothing: say so on the next
+            # page shown (the sign-in form, or with SSO the page after the provider's round
+            # trip), rather than let the click vanish.
+            messages.warning(
+                request,
+                "You had been signed out, so what you sent was not recorded: "
+                "sign in, then repeat it if it is still needed.",
+            )
         response = redirect_to_login(return_page(request, requested))
         if _is_htmx(request):
             response = HttpResponseClientRedirect(response["Location"])

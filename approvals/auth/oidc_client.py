@@ -61,6 +61,11 @@ def issuer_problem(issuer: str) -> str | None:
         )
     if parts.query or parts.fragment:
         return "OIDC_ISSUER must not have a query or a fragment"
+    if parts.path.rstrip("/").endswith(DISCOVERY_PATH):
+        return (
+            "OIDC_ISSUER is the issuer, not its discovery document: drop "
+            f"{DISCOVERY_PATH} from {issuer!r}"
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         return (
             "OIDC_ISSUER must use https:// (plain http:// is accepted only on loopback, "
@@ -159,16 +164,29 @@ def client() -> DjangoOAuth2App:
     return app
 
 
+# After the provider failed to answer, say so at once for this long rather than make every
+# visitor wait out the timeout again (a sign-in page per visitor while it is down).
+FAILURE_MEMORY_SECONDS = 15.0
+_last_failure: tuple[str, float, str] | None = None  # (discovery URL, when, message)
+
+
 def metadata() -> dict[str, Any]:
     """The provider's discovery document (cached), or ``ProviderUnavailable``."""
+    global _last_failure
     app = client()
+    if "_loaded_at" not in app.server_metadata and _last_failure is not None:
+        url, failed_at, message = _last_failure
+        if url == config().discovery_url and time.monotonic() - failed_at < FAILURE_MEMORY_SECONDS:
+            raise ProviderUnavailable(message)
     try:
         data: dict[str, Any] = app.load_server_metadata()
     except requests.RequestException as exc:
-        raise ProviderUnavailable(
+        message = (
             f"the OpenID provider's discovery document at {config().discovery_url} could not be "
             f"read ({_short(exc)})"
-        ) from None
+        )
+        _last_failure = (config().discovery_url, time.monotonic(), message)
+        raise ProviderUnavailable(message) from None
     except ValueError:
         app.server_metadata.clear()
         raise ProviderUnavailable(

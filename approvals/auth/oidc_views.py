@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.signals import user_login_failed
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -36,13 +39,16 @@ from approvals.auth.accounts import (
     account_for,
     groups_from_claim,
 )
-from approvals.throttling import lockout_response
+from approvals.throttling import OIDC_CALLBACK_PREFIX, lockout_response
 
 logger = logging.getLogger(__name__)
 
 # Session keys: the ID token, sent back as a hint when signing out of the provider.
 ID_TOKEN_KEY = "approvals:oidc-id-token"
 STATE_PREFIX = f"_state_{oidc_client.CLIENT_NAME}_"
+# Token-endpoint errors that mean the dashboard's client registration or settings are wrong
+# (RFC 6749, section 5.2), rather than anything about the person signing in.
+CLIENT_CONFIGURATION_ERRORS = {"invalid_client", "unauthorized_client", "unsupported_grant_type"}
 
 
 class CallbackFailed(Exception):
@@ -155,7 +161,9 @@ def identity_from_claims(claims: dict[str, Any]) -> Identity:
         given, _, family = claims["name"].partition(" ")
     email = claims.get("email")
     return Identity(
-        source=oidc_client.config().issuer,
+        # Without a trailing slash: "…/realms/corp" and "…/realms/corp/" are one provider,
+        # and editing the setting must not orphan everyone's account link.
+        source=oidc_client.config().issuer.rstrip("/"),
         subject=str(claims["sub"]),
         username=username.strip(),
         email=email if isinstance(email, str) else "",
@@ -166,11 +174,9 @@ def identity_from_claims(claims: dict[str, Any]) -> Identity:
 
 
 def _throttle_credentials(request: HttpRequest) -> dict[str, str]:
-    # One pseudo-account per address: failures lock the address that made them, never the
-    # callback for everyone (the same shape as failed API tokens, approvals.api.auth).
-    from axes.helpers import get_client_ip_address
-
-    return {"username": f"oidc-callback:{get_client_ip_address(request)}"}
+    # One pseudo-account per address: failures lock the callback for the address that made
+    # them, never for everyone, and only callback failures count (approvals.throttling).
+    return {"username": f"{OIDC_CALLBACK_PREFIX}{get_client_ip_address(request)}"}
 
 
 @never_cache
@@ -192,6 +198,8 @@ def callback(request: HttpRequest) -> HttpResponse:
         return problem_page(request, exc.message, status=403)
     login(request, user, backend=SSO_BACKEND)
     request.session[ID_TOKEN_KEY] = id_token
+    # A fixed end, not a sliding one: rights the provider takes away apply by then.
+    request.session.set_expiry(timezone.now() + timedelta(minutes=settings.OIDC_SESSION_MINUTES))
     return HttpResponseRedirect(next_url)
 
 
@@ -211,7 +219,25 @@ def _complete(request: HttpRequest) -> tuple[Any, str, str]:
         # token: signature, issuer, audience, expiry and the nonce kept with the state.
         token = app.authorize_access_token(request)
         claims = _claims(app, token)
-    except (JoseError, OAuthError) as exc:
+    except OAuthError as exc:
+        if exc.error in CLIENT_CONFIGURATION_ERRORS:
+            # Our side, not the visitor's: no use counting it against their address.
+            logger.error(
+                "OIDC: the provider refused this dashboard's client credentials (%s): check "
+                "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_TOKEN_AUTH_METHOD",
+                exc.error,
+            )
+            raise CallbackFailed(
+                "Signing in is misconfigured on this dashboard's side: the sign-in provider "
+                "refused its credentials. Tell whoever runs this dashboard.",
+                status=502,
+                counts=False,
+            ) from None
+        raise CallbackFailed(
+            "The sign-in provider's answer did not check out "
+            f"({_describe(exc)}). Sign in again from the start."
+        ) from None
+    except JoseError as exc:
         raise CallbackFailed(
             "The sign-in provider's answer did not check out "
             f"({_describe(exc)}). Sign in again from the start."

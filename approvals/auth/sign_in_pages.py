@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -42,6 +41,13 @@ class SignInView(LoginView):
             )
         return super().dispatch(request, *args, **kwargs)
 
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)
+        if settings.SSO_ENABLED:
+            # The password form is the exception with SSO: focus must not start in it.
+            form.fields["username"].widget.attrs.pop("autofocus", None)
+        return form
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
         context.update(
@@ -64,7 +70,8 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         if request.user.is_active and request.user.is_staff:
             return HttpResponseRedirect(request.GET.get("next") or reverse("admin:index"))
-        raise PermissionDenied("Only admins reach the admin.")
+        # Rendered, not raised: a PermissionDenied logs a traceback per visit.
+        return render(request, "403.html", {"reason": "Only admins reach the admin."}, status=403)
     return HttpResponseRedirect(
         _with_next(settings.LOGIN_URL, request.GET.get("next") or reverse("admin:index"))
     )

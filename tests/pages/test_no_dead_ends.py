@@ -47,9 +47,22 @@ def test_a_signed_out_htmx_decision_is_sent_to_sign_in_and_back_to_the_detail_pa
     assert not approval.votes.exists()
 
 
-def test_the_next_page_keeps_the_query_the_reviewer_was_on(client: Client, db: None) -> None:
+def test_the_next_page_is_the_one_asked_for_with_its_query(client: Client, db: None) -> None:
+    # A filter or page asked for while signed out: that is where the reviewer was going (a
+    # search typed at that moment must not be lost on the way through sign-in).
     response = client.get("/?q=stripe&page=2", headers=_htmx_from("/?q=stripe&task=deploy"))
-    assert _next(response["HX-Redirect"]) == "/?q=stripe&task=deploy"
+    assert _next(response["HX-Redirect"]) == "/?q=stripe&page=2"
+
+
+def test_a_post_sent_while_signed_out_goes_back_to_the_page_with_a_message(
+    client: Client, db: None
+) -> None:
+    approval = make_approval()
+    page = f"/approvals/{approval.token_id}/"
+    response = client.post(f"{page}approve", {"comment": "x"}, headers=_htmx_from(page))
+    assert _next(response["HX-Redirect"]) == page
+    landed = client.get(response["HX-Redirect"], follow=True)
+    assert "what you sent was not recorded" in landed.content.decode()
 
 
 def test_a_bulk_action_goes_back_to_the_filtered_queue(client: Client, db: None) -> None:
@@ -85,7 +98,7 @@ def test_a_current_url_naming_a_post_only_url_is_mapped_to_its_page(
     client: Client, db: None
 ) -> None:
     approval = make_approval()
-    response = client.get("/", headers=_htmx_from(f"/approvals/{approval.token_id}/reject"))
+    response = client.post("/bulk/", headers=_htmx_from(f"/approvals/{approval.token_id}/reject"))
     assert _next(response["HX-Redirect"]) == f"/approvals/{approval.token_id}/"
 
 

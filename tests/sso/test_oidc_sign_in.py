@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +21,9 @@ from django.conf import global_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.test import override_settings
+from django.utils import timezone
 
 from approvals.auth.oidc_views import STATE_PREFIX
 from approvals.models import ApprovalState, SsoIdentity
@@ -49,6 +52,10 @@ def test_an_anonymous_visitor_goes_to_the_provider_and_back_to_the_page_asked_fo
     assert not user.is_staff
     link = SsoIdentity.objects.get(user=user)
     assert (link.source, link.subject) == (site.provider.url, "alice")
+    # The session ends at a fixed time (OIDC_SESSION_MINUTES, 8 hours by default).
+    session = Session.objects.get(session_key=browser.cookies.get("sessionid"))
+    lasts = session.expire_date - timezone.now()
+    assert timedelta(hours=7, minutes=55) < lasts <= timedelta(hours=8)
 
 
 def test_the_authorization_request_uses_pkce_s256_a_state_and_a_nonce(site: Site) -> None:
@@ -346,3 +353,60 @@ def test_break_glass_admins_sign_in_with_a_password_and_nobody_else(
             headers=site.csrf_headers(thief),
         )
         assert locked.status_code == 429
+
+
+def test_a_wrong_client_secret_is_the_dashboards_fault_and_locks_nobody_out(
+    transactional_db: None, provider: OpenIdProvider, app_port: int, live_sandbox: Any
+) -> None:
+    provider.set_person("quinn", groups=[REVIEWER_GROUP])
+    with serve_site(
+        provider,
+        app_port,
+        live_sandbox,
+        OIDC_CLIENT_SECRET="not-the-secret",
+        LOGIN_FAILURE_LIMIT="2",
+    ) as site:
+        for _ in range(3):
+            _, page = site.sign_in("quinn")
+            assert page.status_code == 502
+            assert "misconfigured on this dashboard" in page.text
+            assert "not-the-secret" not in page.text
+
+
+def test_wrong_passwords_do_not_lock_the_address_out_of_single_sign_on(
+    transactional_db: None, provider: OpenIdProvider, app_port: int, live_sandbox: Any
+) -> None:
+    provider.set_person("rosa", groups=[REVIEWER_GROUP])
+    with serve_site(
+        provider, app_port, live_sandbox, SSO_BREAK_GLASS_USERS="root", LOGIN_FAILURE_LIMIT="2"
+    ) as site:
+        typist = site.browser()
+        for name in ("root", "rosa", "someone"):
+            typist.post(
+                "/accounts/login/",
+                data={"username": name, "password": "wrong"},
+                headers=site.csrf_headers(typist),
+            )
+        # The address is locked for passwords...
+        locked = typist.post(
+            "/accounts/login/",
+            data={"username": "root", "password": "wrong"},
+            headers=site.csrf_headers(typist),
+        )
+        assert locked.status_code == 429
+        # ...and not for single sign-on, the way in of everyone else behind it.
+        _, page = site.sign_in("rosa")
+        assert page.status_code == 200
+        assert str(page.url) == f"{site.url}/"
+
+
+def test_a_trailing_slash_on_the_issuer_keeps_everyones_account(
+    transactional_db: None, provider: OpenIdProvider, app_port: int, live_sandbox: Any
+) -> None:
+    provider.set_person("sam", groups=[REVIEWER_GROUP])
+    with serve_site(provider, app_port, live_sandbox) as site:
+        site.sign_in("sam")
+    with serve_site(provider, app_port, live_sandbox, OIDC_ISSUER=provider.url + "/") as site:
+        _, page = site.sign_in("sam")
+        assert page.status_code == 200, page.text[:300]
+    assert SsoIdentity.objects.filter(user__username="sam").count() == 1

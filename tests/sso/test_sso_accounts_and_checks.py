@@ -125,6 +125,7 @@ GOOD: dict[str, Any] = {"OIDC_CLIENT_ID": "dashboard", "OIDC_CLIENT_SECRET": "s3
     [
         ("http://login.example.com", GOOD, "must use https://"),
         ("login.example.com", GOOD, "must be an http(s) URL"),
+        ("https://login.example.com/.well-known/openid-configuration", GOOD, "not its discovery"),
         (
             "https://login.example.com",
             {"OIDC_CLIENT_ID": None, "OIDC_CLIENT_SECRET": "x"},

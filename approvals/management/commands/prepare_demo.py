@@ -23,8 +23,15 @@ class Command(BaseCommand):
         if not ensure_demo_reviewers():
             self.stdout.write("Real Trigger.dev configured: the demo reviewers are disabled.")
             return
-        for account in demo_accounts():
-            self.stdout.write(f"Demo reviewer: {account.username} / {account.password}")
+        if settings.SSO_ENABLED:
+            # They exist, but single sign-on turns password sign-in off (approvals.auth.passwords).
+            self.stdout.write(
+                "Single sign-on configured: sign in through it"
+                " (the demo reviewers' passwords are off)."
+            )
+        else:
+            for account in demo_accounts():
+                self.stdout.write(f"Demo reviewer: {account.username} / {account.password}")
         forgotten = forget_untouched_pending()
         if forgotten:
             self.stdout.write(
