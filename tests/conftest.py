@@ -71,6 +71,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: the queue's task menu is cached for a few seconds
+    (approvals.queries.queue_facets), and a browser test run right after another one saw the
+    earlier test's tasks and not its own."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashing() -> Iterator[None]:
     """MD5 instead of PBKDF2 in tests: each persona's password hash took about 0.33 s, most of
