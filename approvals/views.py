@@ -40,6 +40,7 @@ from approvals.live import presence
 from approvals.models import Approval, ApprovalState, Decision, DeliveryState, Verdict, Vote
 from approvals.policies import policy_for, refusal_reason
 from approvals.presentation.entered import entered_values
+from approvals.presentation.queue_rows import row_texts
 from approvals.reviewing import Reviewer, next_pending
 from approvals.templatetags.approval_tags import visible
 
@@ -111,6 +112,7 @@ def queue_context(
         "may_pick_any": any(standing.may_pick for standing in standings.values()),
         "requesters": people.requester_names(a.requested_by for a in page.object_list),
         "viewing": presence.viewing(approval.pk for approval in page.object_list),
+        "row_texts": row_texts(page.object_list),
     }
 
 

@@ -27,6 +27,7 @@ from approvals import people, queries
 from approvals.forms import QueueFilterForm
 from approvals.live import presence
 from approvals.models import Approval, Vote
+from approvals.presentation.queue_rows import row_texts
 from approvals.reviewing import SHOW_REQUESTED, Reviewer, Standing
 
 # A push that inserts a row: the browser may hold it while the reviewer is busy (ticked rows,
@@ -214,6 +215,7 @@ def queue_row(
         "leaving": leaving,
         "fresh_ids": {approval.pk} if fresh else set(),
         "viewing": presence.viewing([approval.pk]),
+        "row_texts": row_texts([approval]),
     }
     return render_to_string("approvals/queue.html#queue-row", context)
 

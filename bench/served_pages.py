@@ -1,0 +1,536 @@
+"""Benchmark: the pages as production serves them (uvicorn, signed in) beside the same pages
+rendered in-process, and throughput for several process models.
+
+Production shape: DJANGO_DEBUG=false, a secret key, PostgreSQL (a fresh database this script
+creates and drops), a standalone sandbox (``manage.py trigger_sandbox --scenario empty``) as
+TRIGGER_API_URL, filled through its control endpoint and read in by ``manage.py
+sync_approvals --once`` (no VACUUM or ANALYZE here: the statistics are whatever the sync and
+autovacuum leave, as in a deployment). A superuser signs in through the real form with httpx.
+
+Prints, in one table:
+  * latency p50/p99 of the queue page at each size (default 100, 1,000 and 10,000 pending),
+    of an approval's page and of the JSON API's list (bearer token): served by one uvicorn
+    process, and in-process (Django's test Client in this process, same database), with the
+    served anonymous sign-in page as the floor;
+  * throughput (requests/s) of the queue page with 16 and 64 concurrent signed-in clients
+    for one uvicorn process and ``--workers 2`` / ``--workers 4``, with uvicorn's asyncio/h11
+    and uvloop/httptools; then the pool size (DATABASE_POOL_MAX_SIZE) under the worker model,
+    with the most PostgreSQL connections seen;
+  * the web processes' memory (RSS) at the largest size, after the load.
+
+Run: .venv/bin/python bench/served_pages.py [--sizes 100,1000,10000] [--quick]
+It is a measurement, not a test. Filling the sandbox dominates at 10,000 (minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = f"approvals_served_{os.getpid()}"
+DB_URL = f"{PG_SERVER}/{DB_NAME}"
+USERNAME, PASSWORD = "benchadmin", "bench-" + secrets.token_urlsafe(12)
+SANDBOX_KEY = "tr_dev_" + "servedbench" + "0" * 13  # tr_<env>_ + 24 characters
+TASKS = ("deploy-service", "refund-customer", "publish-post")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "approvals_site.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "served-bench-" + "k" * 50,
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_COOKIES": "false",
+        "TRIGGER_SECRET_KEY": SANDBOX_KEY,
+        "SYNC_IN_WEB_PROCESS": "false",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer in {timeout:.0f} s")
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"VmRSS:\s+(\d+) kB", text)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with suppress(OSError):
+            found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+@dataclass
+class Server:
+    """A uvicorn serving the dashboard (one process, or a master with workers)."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def memory(self) -> tuple[float, list[float]]:
+        """RSS in MB of the master and of each worker."""
+        return _rss_mb(self.process.pid), [_rss_mb(c) for c in _children(self.process.pid)]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def uvicorn(
+    env: dict[str, str], *, workers: int = 1, fast: bool = True, pool: int | None = None
+) -> Iterator[Server]:
+    port = _free_port()
+    # Spelled out: "auto" would pick uvloop/httptools whenever they are installed.
+    loop = ["--loop", "uvloop", "--http", "httptools"] if fast else ["--loop", "asyncio"]
+    if not fast:
+        loop += ["--http", "h11"]
+    command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "approvals_site.asgi:application"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", *loop]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    extra = {"DATABASE_POOL_MAX_SIZE": str(pool)} if pool else {}
+    log = Path(tempfile.mkstemp(prefix="served-bench-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=_environment(**env, **extra), stdout=sink, stderr=sink
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_http(server.url + "/healthz")
+        yield server
+    finally:
+        server.stop()
+        log.unlink(missing_ok=True)
+
+
+def sign_in(url: str) -> httpx.Client:
+    """A client signed in through the real sign-in form."""
+    client = httpx.Client(base_url=url, timeout=60, follow_redirects=True)
+    page = client.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the sign-in page"
+    answer = client.post(
+        "/accounts/login/",
+        data={"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)},
+    )
+    assert answer.status_code == 200 and "/accounts/login" not in str(answer.url), answer.url
+    client.follow_redirects = False
+    return client
+
+
+@dataclass
+class Timings:
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def p50(self) -> float:
+        return _percentile(self.values, 0.5) * 1000
+
+    @property
+    def p99(self) -> float:
+        return _percentile(self.values, 0.99) * 1000
+
+
+def interleaved(probes: dict[str, Callable[[], None]], samples: int) -> dict[str, Timings]:
+    """Each probe ``samples`` times, in rounds, so that machine noise hits all alike."""
+    out = {name: Timings() for name in probes}
+    for probe in probes.values():  # warm: templates, connections, the task menu's cache
+        for _ in range(3):
+            probe()
+    rounds = 5
+    for _ in range(rounds):
+        for name, probe in probes.items():
+            for _ in range(max(1, samples // rounds)):
+                started = time.perf_counter()
+                probe()
+                out[name].values.append(time.perf_counter() - started)
+    return out
+
+
+def expect(response: Any, path: str) -> None:
+    status = response.status_code
+    assert status == 200, f"{path}: {status}"
+
+
+# --- Filling --------------------------------------------------------------------------------
+
+
+def fill(sandbox_url: str, have: int, want: int) -> None:
+    started = time.perf_counter()
+    with httpx.Client(base_url=sandbox_url, timeout=30) as client:
+        for i in range(have, want):
+            client.post(
+                "/_sandbox/runs",
+                json={
+                    "task": TASKS[i % 3],
+                    "payload": {"i": i, "service": "billing", "note": "x" * 40},
+                    "description": f"Benchmark approval {i}",
+                    # Spread expiries, so the queue's order by time left is a real sort.
+                    "timeout": f"{2 + i % 72}h",
+                    "requestedBy": "requester@example.com",
+                },
+            ).raise_for_status()
+    print(f"  sandbox: {want - have} runs started in {time.perf_counter() - started:.1f} s")
+
+
+def sync(env: dict[str, str]) -> None:
+    started = time.perf_counter()
+    _manage(env, "sync_approvals", "--once")
+    print(f"  sync_approvals --once: {time.perf_counter() - started:.1f} s")
+
+
+def queue_plan() -> str:
+    """How PostgreSQL reads the queue's page now (stale statistics show here)."""
+    from django.db import connection
+
+    from approvals.queries import QueueFilters, pending_queue
+
+    sql, params = pending_queue(QueueFilters())[:25].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        lines = [row[0] for row in cursor.fetchall()]
+    steps = [line.strip().removeprefix("->").strip() for line in lines]
+    return "; ".join(step.split("  (")[0] for step in steps if "Scan" in step or "Sort " in step)
+
+
+# --- Throughput -----------------------------------------------------------------------------
+
+
+async def _load(url: str, cookies: httpx.Cookies, clients: int, seconds: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    done: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(
+        base_url=url, cookies=cookies, limits=limits, timeout=60
+    ) as client:
+        # Warm every worker's templates and pool first (the kernel spreads connections).
+        await asyncio.gather(*(client.get("/") for _ in range(clients)))
+        stop = time.perf_counter() + seconds
+
+        async def one() -> None:
+            nonlocal errors
+            while (started := time.perf_counter()) < stop:
+                response = await client.get("/")
+                if response.status_code != 200:
+                    errors += 1
+                done.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(clients)))
+        took = time.perf_counter() - began
+    return {
+        "rps": len(done) / took,
+        "p50": _percentile(done, 0.5) * 1000,
+        "p99": _percentile(done, 0.99) * 1000,
+        "errors": errors,
+    }
+
+
+class ConnectionWatch:
+    """The most PostgreSQL connections to the benchmark database, polled while loaded."""
+
+    def __init__(self) -> None:
+        self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            while not self._stop.wait(0.1):
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [DB_NAME]
+                ).fetchone()
+                self.most = max(self.most, int(row[0]) if row else 0)
+
+    def __enter__(self) -> ConnectionWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def throughput(
+    env: dict[str, str],
+    cookies: httpx.Cookies,
+    *,
+    workers: int,
+    fast: bool,
+    clients: list[int],
+    seconds: float,
+    pool: int | None = None,
+) -> tuple[list[dict[str, Any]], tuple[float, list[float]]]:
+    results = []
+    with uvicorn(env, workers=workers, fast=fast, pool=pool) as server:
+        for count in clients:
+            with ConnectionWatch() as watch:
+                figures = asyncio.run(_load(server.url, cookies, count, seconds))
+            results.append({**figures, "clients": count, "connections": watch.most})
+        memory = server.memory()
+    return results, memory
+
+
+# --- Main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100,1000,10000", help="pending approvals, in order")
+    parser.add_argument("--samples", type=int, default=100, help="latency samples per figure")
+    parser.add_argument("--seconds", type=float, default=8.0, help="each throughput run")
+    parser.add_argument("--clients", default="16,64")
+    parser.add_argument("--workers", default="2,4")
+    parser.add_argument("--pools", default="2,4,10", help="DATABASE_POOL_MAX_SIZE values")
+    parser.add_argument("--quick", action="store_true", help="few samples, short runs")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    clients = [int(c) for c in args.clients.split(",")]
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    pools = [int(p) for p in args.pools.split(",") if p]
+    if args.quick:
+        args.samples, args.seconds = 25, 3.0
+
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    sandbox_port = _free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    env = _environment(TRIGGER_API_URL=sandbox_url)
+    sandbox = subprocess.Popen(
+        [PYTHON, "manage.py", "trigger_sandbox", "--scenario", "empty"]
+        + ["--port", str(sandbox_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        run(args, env, sandbox_url, sizes, clients, worker_counts, pools)
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+        if "django.db" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
+            from django.db import connections
+
+            connections.close_all()
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def run(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    sandbox_url: str,
+    sizes: list[int],
+    clients: list[int],
+    worker_counts: list[int],
+    pools: list[int],
+) -> None:
+    print(f"Served pages benchmark: db {DB_NAME}, sizes {sizes}, {args.samples} samples each")
+    _manage(env, "migrate", "--noinput")
+    _manage(
+        {
+            **env,
+            "DJANGO_SUPERUSER_USERNAME": USERNAME,
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+            "DJANGO_SUPERUSER_EMAIL": "bench@example.com",
+        },
+        "createsuperuser",
+        "--noinput",
+    )
+    api_token = _manage(env, "create_api_token", USERNAME, "--name", "bench").strip()
+    _wait_http(sandbox_url + "/_sandbox/stats")
+
+    # Django in this process, as the served one is configured: the in-process figures.
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from approvals.models import Approval, ApprovalState
+
+    local = Client(HTTP_HOST="127.0.0.1")
+    local.force_login(get_user_model().objects.get(username=USERNAME))
+    bearer = {"Authorization": f"Bearer {api_token}"}
+
+    rows: list[tuple[str, int, Timings, Timings, Timings]] = []
+    floor_all = Timings()
+    plans: list[str] = []
+    have = 0
+    with uvicorn(env) as server:
+        web = sign_in(server.url)
+        anon = httpx.Client(base_url=server.url, timeout=60)
+        api = httpx.Client(base_url=server.url, timeout=60, headers=bearer)
+        for size in sizes:
+            print(f"\n[{size} pending]")
+            fill(sandbox_url, have, size)
+            have = size
+            sync(env)
+            pending = Approval.objects.filter(state=ApprovalState.PENDING).count()
+            plans.append(f"{pending} pending: {queue_plan()}")
+            token = Approval.objects.filter(state=ApprovalState.PENDING).first()
+            assert token is not None
+            detail = f"/approvals/{token.token_id}/"
+            probes: dict[str, Callable[[], None]] = {
+                "floor": lambda: expect(anon.get("/accounts/login/"), "sign-in"),
+                "queue served": lambda: expect(web.get("/"), "/"),
+                "queue local": lambda: expect(local.get("/"), "/"),
+                "detail served": lambda d=detail: expect(web.get(d), d),
+                "detail local": lambda d=detail: expect(local.get(d), d),
+                "api served": lambda: expect(api.get("/api/approvals"), "/api/approvals"),
+                "api local": lambda: expect(
+                    local.get("/api/approvals", headers=bearer), "/api/approvals"
+                ),
+            }
+            timed = interleaved(probes, args.samples)
+            floor_all.values += timed["floor"].values
+            for page in ("queue", "detail", "api"):
+                rows.append(
+                    (page, size, timed[f"{page} served"], timed[f"{page} local"], timed["floor"])
+                )
+            one_process = server.memory()[0]
+        cookies = web.cookies
+
+    print("\nLatency (ms), served by one uvicorn process (uvloop/httptools) vs in-process")
+    head = f"{'page':<8}{'pending':>8} {'served p50':>11}{'p99':>8} {'in-proc p50':>12}"
+    head += f"{'p99':>8} {'sign-in p50':>12} {'served/in-proc':>15} {'served/sign-in':>15}"
+    print(head)
+    for page, size, served, inproc, floor in rows:
+        print(
+            f"{page:<8}{size:>8,} {served.p50:>11.1f}{served.p99:>8.1f} {inproc.p50:>12.1f}"
+            f"{inproc.p99:>8.1f} {floor.p50:>12.1f} {served.p50 / inproc.p50:>15.2f}"
+            f" {served.p50 / floor.p50:>15.2f}"
+        )
+    queue = {size: served for page, size, served, _, _ in rows if page == "queue"}
+    if len(queue) > 1:
+        small, large = queue[sizes[0]], queue[sizes[-1]]
+        print(f"queue served p50 at {sizes[-1]:,} / at {sizes[0]:,}: {large.p50 / small.p50:.2f}")
+    print("query plan of the queue's page after each sync (no manual ANALYZE):")
+    for plan in plans:
+        print(f"  {plan}")
+    print(f"one uvicorn process RSS after the latency runs at {sizes[-1]:,}: {one_process:.0f} MB")
+
+    print(f"\nThroughput of the queue page at {sizes[-1]:,} pending, {args.seconds:.0f} s each")
+    print(
+        f"{'process model':<34}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'PG conns':>9}{'errors':>7}"
+    )
+    models: list[tuple[str, int, bool, int | None]] = [
+        ("1 process, asyncio/h11", 1, False, None),
+        ("1 process, uvloop/httptools", 1, True, None),
+    ]
+    for count in worker_counts:
+        models.append((f"--workers {count}, asyncio/h11", count, False, None))
+        models.append((f"--workers {count}, uvloop/httptools", count, True, None))
+    best_workers = max(worker_counts) if worker_counts else 1
+    for pool in pools:
+        models.append((f"--workers {best_workers}, uvloop, pool {pool}", best_workers, True, pool))
+    memory_lines = []
+    base_rps: dict[int, float] = {}
+    for name, workers, fast, pool in models:
+        results, (master, workers_rss) = throughput(
+            env,
+            cookies,
+            workers=workers,
+            fast=fast,
+            clients=clients,
+            seconds=args.seconds,
+            pool=pool,
+        )
+        for result in results:
+            if workers == 1 and fast:
+                base_rps[result["clients"]] = result["rps"]
+            ratio = ""
+            if workers > 1 and result["clients"] in base_rps:
+                ratio = f"  {result['rps'] / base_rps[result['clients']]:.2f}x one process"
+            print(
+                f"{name:<34}{result['clients']:>8}{result['rps']:>9.1f}{result['p50']:>9.1f}"
+                f"{result['p99']:>9.1f}{result['connections']:>9}{result['errors']:>7}{ratio}"
+            )
+        detail = f"master {master:.0f} MB" + (
+            f" + workers {', '.join(f'{w:.0f}' for w in workers_rss)} MB" if workers_rss else ""
+        )
+        memory_lines.append(f"  {name}: {detail}")
+    print(f"\nWeb-process memory (RSS) after the load at {sizes[-1]:,} pending:")
+    print("\n".join(memory_lines))
+
+
+if __name__ == "__main__":
+    main()
