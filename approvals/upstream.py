@@ -19,7 +19,7 @@ from approvals.sandbox import (
     SandboxTransport,
     create_app,
 )
-from approvals.trigger import AsyncTriggerClient, RetryPolicy, TriggerClient
+from approvals.trigger import AsyncTriggerClient, Pacer, RateBudget, RetryPolicy, TriggerClient
 
 # Any host name works for the in-process transport; this one can never resolve on a network.
 SANDBOX_BASE_URL = "http://sandbox.invalid"
@@ -56,15 +56,22 @@ def _connection(timeout: float | None) -> dict[str, Any]:
 
 
 def trigger_client(
-    *, retry: RetryPolicy | None = None, timeout: float | None = None
+    *,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    budget: RateBudget | None = None,
+    pacer: Pacer | None = None,
 ) -> TriggerClient:
     """A new synchronous client; use it as a context manager.
 
     ``retry`` defaults to the SDK's policy (5 attempts, about 9 s of backoff at worst): callers
-    on a request path pass a shorter one and leave the rest to the worker.
+    on a request path pass a shorter one and leave the rest to the worker. The sync worker
+    passes its ``budget`` and ``pacer`` (approvals.trigger.budget).
     """
     transport = SandboxTransport(embedded_sandbox()) if settings.TRIGGER_USES_SANDBOX else None
-    return TriggerClient(**_connection(timeout), retry=retry, transport=transport)
+    return TriggerClient(
+        **_connection(timeout), retry=retry, transport=transport, budget=budget, pacer=pacer
+    )
 
 
 def async_trigger_client(

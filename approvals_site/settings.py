@@ -65,6 +65,17 @@ APPROVAL_BULK_WAIT_SECONDS = env_float("APPROVAL_BULK_WAIT_SECONDS", 10.0, minim
 SYNC_INTERVAL_SECONDS = env_float("SYNC_INTERVAL_SECONDS", 5.0, minimum=0.1)
 SYNC_RUN_WINDOW = env_str("SYNC_RUN_WINDOW", "30d")
 SYNC_IN_WEB_PROCESS = env_bool("SYNC_IN_WEB_PROCESS", TRIGGER_USES_SANDBOX)
+# The upstream budget (README, "The sync worker"; docs/design.md, "Upstream budget"). Between
+# full reconciles, each pass lists only the tokens created in the last
+# SYNC_INTERVAL_SECONDS + SYNC_RECENT_OVERLAP_SECONDS; the realtime feed reports run changes
+# within milliseconds. A full reconcile runs every SYNC_FULL_INTERVAL_SECONDS, its calls paced
+# to SYNC_FULL_CALLS_PER_MINUTE (the first after start is not paced). Every call of the worker
+# waits for Trigger.dev's bucket to refill rather than spend the last SYNC_RATE_RESERVE share of
+# it, which the tasks using the same key need.
+SYNC_FULL_INTERVAL_SECONDS = env_float("SYNC_FULL_INTERVAL_SECONDS", 300.0, minimum=1)
+SYNC_FULL_CALLS_PER_MINUTE = env_float("SYNC_FULL_CALLS_PER_MINUTE", 20.0, minimum=1)
+SYNC_RECENT_OVERLAP_SECONDS = env_float("SYNC_RECENT_OVERLAP_SECONDS", 60.0, minimum=0)
+SYNC_RATE_RESERVE = env_float("SYNC_RATE_RESERVE", 0.2, minimum=0)
 # After a decision is delivered its run is followed to its end (retrieved each pass) for at
 # most this many hours; a run Trigger.dev reports resumed-by-token but still parked after
 # APPROVAL_RUN_RESUME_SECONDS is flagged on its page and counted in the admin

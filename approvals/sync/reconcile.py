@@ -33,9 +33,11 @@ from approvals.contract import announcements, is_valid_id, run_id_from_tags
 from approvals.events import Kind, approval_changed
 from approvals.limits import SUMMARY_MAX
 from approvals.models import Approval, ApprovalState, Decision, DeliveryState
+from approvals.sync.budget import shared_budget
 from approvals.trigger import (
     MalformedResponseError,
     NotFoundError,
+    Pacer,
     Page,
     RetryPolicy,
     Run,
@@ -756,14 +758,19 @@ def _write(plan: _Plan, report: SyncReport, now: datetime) -> None:
         _flag_stuck(now)
 
 
-def sync_once(*, client: TriggerClient | None = None, now: datetime | None = None) -> SyncReport:
-    """One reconcile pass. Never raises for upstream trouble: the report carries the error."""
+def sync_once(
+    *, client: TriggerClient | None = None, now: datetime | None = None, pacer: Pacer | None = None
+) -> SyncReport:
+    """One full reconcile pass. Never raises for upstream trouble: the report carries the error.
+
+    Its calls wait for Trigger.dev's budget (approvals.sync.budget), and for ``pacer`` when
+    given: the worker spreads its periodic full passes out over minutes."""
     started = time.monotonic()
     now = now or timezone.now()
     report = SyncReport()
     try:
         if client is None:
-            with trigger_client(retry=SYNC_RETRY) as owned:
+            with trigger_client(retry=SYNC_RETRY, budget=shared_budget(), pacer=pacer) as owned:
                 plan = _read(_Upstream(owned, report), now)
         else:
             plan = _read(_Upstream(client, report), now)

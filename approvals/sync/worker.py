@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
 
 from approvals.decisions import deliver_due
+from approvals.sync.budget import TightBudgetLog, shared_budget
 from approvals.sync.follower import RealtimeFollower
 from approvals.sync.leader import LeaderLock, leader_lock
+from approvals.sync.recent import sync_recent
 from approvals.sync.reconcile import SyncReport, sync_once
+from approvals.trigger import Pacer
 
 logger = logging.getLogger("approvals.worker")
 
 
-def run_pass() -> tuple[SyncReport | None, int | None]:
-    """One reconcile pass, then the due deliveries; logs one line. Never raises."""
+def run_pass(
+    *, full: bool = True, pacer: Pacer | None = None
+) -> tuple[SyncReport | None, int | None]:
+    """One pass (a full reconcile, or only what is new: approvals.sync.recent), then the due
+    deliveries; logs one line. Never raises."""
     if not connection.in_atomic_block:  # (inside one, Django would close it: tests)
         close_old_connections()  # a long-lived worker: drop connections the server closed
     report: SyncReport | None = None
     delivered: int | None = None
     try:
-        report = sync_once()
+        report = sync_once(pacer=pacer) if full else sync_recent()
     except Exception:
         logger.exception("sync: pass crashed")
     try:
@@ -38,8 +45,63 @@ def run_pass() -> tuple[SyncReport | None, int | None]:
     if report is not None:
         tail = "" if delivered is None else f" delivered={delivered}"
         log = logger.info if report.ok else logger.warning
-        log("sync: %s%s", report.summary(), tail)
+        if report.ok and not full and not report.created and not delivered:
+            log = logger.debug  # a quiet pass every few seconds is not news
+        log("sync: %s%s%s", "" if full else "new tokens: ", report.summary(), tail)
     return report, delivered
+
+
+class FullReconciles:
+    """The full reconcile on a thread of its own, every ``SYNC_FULL_INTERVAL_SECONDS``.
+
+    Paced (``SYNC_FULL_CALLS_PER_MINUTE``), a full pass over a long queue takes minutes; on
+    the worker's own thread it would hold up the passes for new tokens and the delivery
+    retries. The first one after start is not paced: the queue must be whole at once."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.thread: threading.Thread | None = None
+        self.next_due = 0.0
+        self.first = True
+
+    def due(self) -> bool:
+        busy = self.thread is not None and self.thread.is_alive()
+        return not busy and time.monotonic() >= self.next_due
+
+    def start(self) -> None:
+        pacer = (
+            None
+            if self.first
+            # Waits end early once the worker stops: the pass then finishes unpaced.
+            else Pacer(per_minute=settings.SYNC_FULL_CALLS_PER_MINUTE, sleep=self.stop.wait)
+        )
+        self.first = False
+        self.next_due = time.monotonic() + settings.SYNC_FULL_INTERVAL_SECONDS
+        self.thread = threading.Thread(
+            target=self._run, args=(pacer,), name="approvals-full-reconcile", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self, pacer: Pacer | None) -> None:
+        try:
+            run_reconcile(pacer)
+        finally:
+            connections.close_all()
+
+    def join(self, timeout: float) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
+def run_reconcile(pacer: Pacer | None) -> SyncReport | None:
+    close_old_connections()
+    try:
+        report = sync_once(pacer=pacer)
+    except Exception:
+        logger.exception("sync: full reconcile crashed")
+        return None
+    (logger.info if report.ok else logger.warning)("sync: full reconcile: %s", report.summary())
+    return report
 
 
 def run_worker(
@@ -79,18 +141,32 @@ def run_worker(
 
 
 def _lead(*, lock: LeaderLock, interval: float, stop: threading.Event, realtime: bool) -> None:
+    """Every ``interval``: the tokens created lately and the due deliveries; every
+    ``SYNC_FULL_INTERVAL_SECONDS``, a full reconcile beside them (docs/design.md, "Upstream
+    budget"). Without the realtime feed, every pass is a full one, as before it existed."""
     follower = RealtimeFollower() if realtime else None
     if follower is not None:
         follower.start()
+    done = threading.Event()
+    full = FullReconciles(done)
+    tight = TightBudgetLog(shared_budget())
     try:
         while not stop.is_set():
-            run_pass()
+            if not realtime:
+                run_pass()
+            else:
+                if full.due():
+                    full.start()
+                run_pass(full=False)
+            tight.report()
             if stop.wait(interval):
                 return
             if not lock.is_held():
                 logger.warning("sync: lost the leader lock; standing by")
                 return
     finally:
+        done.set()
+        full.join(timeout=10)
         if follower is not None:
             follower.stop()
 

@@ -7,6 +7,7 @@ No Django here and no sandbox imports: the standard library and httpx only. See
 from __future__ import annotations
 
 from .async_client import AsyncTriggerClient
+from .budget import Pacer, RateBudget
 from .client import TriggerClient
 from .errors import (
     AuthenticationError,
@@ -30,7 +31,9 @@ __all__ = [
     "CreatedToken",
     "MalformedResponseError",
     "NotFoundError",
+    "Pacer",
     "Page",
+    "RateBudget",
     "RateLimitError",
     "RetryPolicy",
     "Run",

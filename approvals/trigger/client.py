@@ -18,6 +18,7 @@ from typing import Any, Unpack
 
 import httpx
 
+from .budget import Pacer, RateBudget
 from .errors import error_from_response, mask_secret
 from .records import CreatedToken, Page, Run, StreamEvent, StreamSnapshot, WaitpointToken
 from .retry import Attempts, FeedFailure, RetryPolicy, is_retryable_status, transport_error
@@ -65,6 +66,8 @@ class TriggerClient:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         stream_timeout_seconds: float = 60.0,
+        budget: RateBudget | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._factory = RequestBuilder(
             secret_key=secret_key,
@@ -73,6 +76,10 @@ class TriggerClient:
             stream_timeout_seconds=stream_timeout_seconds,
         )
         self.retry = retry or RetryPolicy()
+        # The environment's rate limit as the server reports it, and a local pace: both make
+        # calls wait rather than burst into a 429 (approvals.trigger.budget).
+        self.budget = budget
+        self.pacer = pacer
         self._http = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
         self._masked = mask_secret(secret_key)
         self.runs = Runs(self)
@@ -109,12 +116,18 @@ class TriggerClient:
         attempts = Attempts(self.retry, self._factory.redact, missing_token=call.missing_token)
         while True:
             attempt = attempts.start()
+            if self.pacer is not None:
+                self.pacer.take()
+            if self.budget is not None:
+                self.budget.before_call()
             try:
                 response = self._http.send(request)
             except httpx.RequestError as exc:
                 delay = attempts.after_exception(exc, request)
                 reason = type(exc).__name__
             else:
+                if self.budget is not None:
+                    self.budget.observe(response)
                 logger.debug(
                     "%s %s -> %s (attempt %d)",
                     request.method,

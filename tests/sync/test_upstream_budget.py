@@ -1,0 +1,207 @@
+"""The sync worker's upstream cost stays flat as the queue grows, and stays inside the rate
+limit (docs/design.md, "Upstream budget"); freshness holds with the realtime feed cut."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from approvals.models import Approval, ApprovalState
+from approvals.sync.recent import sync_recent
+from approvals.sync.reconcile import sync_once
+from approvals.sync.worker import run_worker
+from approvals.trigger import Pacer, RateBudget, RetryPolicy, TriggerClient
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUEUE = 230  # three pages of each list at the reconcile's page size of 100
+
+
+def _calls(live_sandbox: Any) -> int:
+    """Every API call the sandbox answered so far (its own counters)."""
+    requests = live_sandbox.stats()["requests"]
+    return sum(int(n) for path, n in requests.items() if "/api/" in path or "/realtime/" in path)
+
+
+def _approval(token_id: str) -> Approval | None:
+    return Approval.objects.filter(token_id=token_id).first()
+
+
+@pytest.fixture
+def long_queue(live_sandbox: Any) -> list[dict[str, str]]:
+    runs = [live_sandbox.start_run(payload={"n": n}) for n in range(QUEUE)]
+    report = sync_once()
+    assert report.ok and report.created == QUEUE, report.summary()
+    return runs
+
+
+def test_the_pass_between_full_reconciles_costs_one_call_whatever_the_queue(
+    live_sandbox: Any, long_queue: list[dict[str, str]]
+) -> None:
+    before = _calls(live_sandbox)
+    full = sync_once()
+    full_calls = _calls(live_sandbox) - before
+    assert full_calls >= 6  # three pages of runs, three of tokens
+
+    # The queue was made seconds ago, inside the pass's window; a steady queue is older than
+    # that. The same pass, a few minutes on:
+    later = timezone.now() + timedelta(minutes=5)
+    before = _calls(live_sandbox)
+    report = sync_recent(now=later)
+    assert report.ok, report.summary()
+    assert _calls(live_sandbox) - before == 1 == report.upstream_calls
+    assert report.created == 0 and full.created == 0
+
+
+def test_with_the_feed_cut_a_new_approval_comes_in_with_the_next_pass(
+    live_sandbox: Any,
+) -> None:
+    ids = live_sandbox.start_run(description="announced while the feed is down")
+    report = sync_recent()
+    assert report.created == 1, report.summary()
+    approval = _approval(ids["tokenId"])
+    assert approval is not None and approval.description == "announced while the feed is down"
+    # One list page, the run, its token: not a listing of the whole queue.
+    assert report.upstream_calls <= 3
+
+
+def test_with_the_feed_cut_a_token_completed_elsewhere_leaves_at_the_next_full_reconcile(
+    live_sandbox: Any, long_queue: list[dict[str, str]], trigger: TriggerClient
+) -> None:
+    ids = long_queue[0]
+    trigger.waitpoints.complete(ids["tokenId"], {"approved": True})
+
+    sync_recent()  # only what is new: the completion is the feed's, or the full pass's
+    assert _approval(ids["tokenId"]).state == ApprovalState.PENDING  # type: ignore[union-attr]
+    sync_once()
+    assert _approval(ids["tokenId"]).state != ApprovalState.PENDING  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def worker(settings: Any, live_sandbox: Any) -> Iterator[threading.Event]:
+    """The worker's loop with the realtime feed, passes every 0.2 s, a full reconcile at start
+    and then not for an hour."""
+    settings.SYNC_FULL_INTERVAL_SECONDS = 3600
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker, kwargs={"interval": 0.2, "stop": stop, "realtime": True}, daemon=True
+    )
+    thread.start()
+    yield stop
+    stop.set()
+    thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def test_the_worker_brings_in_new_approvals_and_stays_flat_while_idle(
+    live_sandbox: Any, long_queue: list[dict[str, str]], worker: threading.Event
+) -> None:
+    # A new approval comes in through the feed (or the next pass) within 2 seconds.
+    ids = live_sandbox.start_run(description="new while the worker runs")
+    wait_until(lambda: _approval(ids["tokenId"]), timeout=2.0)
+
+    # Idle: each pass lists one page of new tokens, whatever the length of the queue.
+    def token_lists() -> int:
+        return int(live_sandbox.stats()["requests"].get("GET /api/v1/waitpoints/tokens", 0))
+
+    start = token_lists()
+    wait_until(lambda: token_lists() >= start + 10, timeout=10)
+    listed = token_lists() - start
+    runs_listed = int(live_sandbox.stats()["requests"].get("GET /api/v1/runs", 0))
+    before_runs = runs_listed
+    wait_until(lambda: token_lists() >= start + listed + 5, timeout=10)
+    # No run listing between full reconciles: the queue's length costs nothing.
+    assert int(live_sandbox.stats()["requests"].get("GET /api/v1/runs", 0)) == before_runs
+
+
+# --- The rate limit ------------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _answer(remaining: int, reset_at: float, limit: int = 100) -> httpx.Response:
+    return httpx.Response(
+        200,
+        headers={
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-reset": str(int(reset_at * 1000)),
+        },
+    )
+
+
+def test_the_budget_waits_for_the_reset_once_only_the_reserve_is_left() -> None:
+    clock = _Clock(1_000.0)
+    budget = RateBudget(reserve_fraction=0.2, clock=clock, sleep=clock.sleep)
+    budget.observe(_answer(remaining=21, reset_at=1_030.0))
+    budget.before_call()
+    assert clock.slept == []  # 21 left of 100, 20 kept for the tasks: go
+    budget.observe(_answer(remaining=20, reset_at=1_030.0))
+    budget.before_call()
+    assert clock.slept == [30.0]  # until the bucket refills, never into a 429
+    assert budget.tight == 1
+    budget.before_call()
+    assert clock.slept == [30.0]  # refilled: the next answer says how much is left
+
+
+def test_a_429_answer_makes_the_next_attempt_wait_for_the_reset() -> None:
+    clock = _Clock(500.0)
+    budget = RateBudget(reserve_fraction=0.0, clock=clock, sleep=clock.sleep)
+    limited = _answer(remaining=0, reset_at=512.5)
+    limited.status_code = 429
+    budget.observe(limited)
+    budget.before_call()
+    assert clock.slept == [12.5]
+
+
+def test_answers_without_the_headers_change_nothing() -> None:
+    budget = RateBudget(reserve_fraction=0.2)
+    budget.observe(httpx.Response(200))
+    assert budget.wait_before_call() == 0.0
+
+
+def test_the_pacer_spreads_calls_out() -> None:
+    clock = _Clock(0.0)
+    pacer = Pacer(per_minute=30, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        pacer.take()
+    # One at once, then one every two seconds.
+    assert clock.slept == pytest.approx([2.0, 2.0, 2.0, 2.0])
+
+
+def test_the_client_reads_the_real_servers_budget_and_would_wait_before_a_429(
+    live_sandbox: Any,
+) -> None:
+    live_sandbox.faults(rateLimit=10)
+    waits: list[float] = []
+    budget = RateBudget(reserve_fraction=0.2, sleep=waits.append)
+    with TriggerClient(
+        live_sandbox.secret_key,
+        live_sandbox.url,
+        retry=RetryPolicy(max_attempts=1),
+        budget=budget,
+    ) as client:
+        for _ in range(8):  # 10 a minute, 2 kept back: 8 calls go straight through
+            client.waitpoints.list_page(status=["WAITING"])
+        assert waits == []
+        assert budget.limit == 10 and budget.remaining == 2
+        assert budget.wait_before_call() > 0  # the ninth would wait for the window's reset
+    assert "429" not in str(live_sandbox.stats())
