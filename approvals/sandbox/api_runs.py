@@ -4,30 +4,37 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from approvals.sandbox import presenters, statuses
 from approvals.sandbox.auth import forbidden
 from approvals.sandbox.context import Context
 from approvals.sandbox.http import AnyResponse, Request, json_response
 from approvals.sandbox.models import Run, unix_ms
-from approvals.sandbox.paging import QueryError, comma_list, created_window, paginate, read_page
+from approvals.sandbox.paging import (
+    Page,
+    QueryError,
+    comma_list,
+    created_window,
+    paginate,
+    read_page,
+)
+from approvals.sandbox.world import RunKey
 
 # Without period/from/to the list covers only the last 7 days (DEFAULT_PERIOD = "7d").
 DEFAULT_PERIOD = timedelta(days=7)
 
 
-def _run_key(run: Run) -> tuple[int, str]:
-    return (unix_ms(run.created_at), run.id)
-
-
-def _encode_cursor(run: Run) -> str:
+def _encode_cursor(key: RunKey) -> str:
     # Opaque, like the real composite (createdAt, runId) cursor.
-    raw = json.dumps(list(_run_key(run)), separators=(",", ":")).encode()
+    raw = json.dumps(list(key), separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[int, str]:
+def _decode_cursor(cursor: str) -> RunKey:
     try:
         created, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return (int(created), str(run_id))
@@ -54,7 +61,20 @@ def _bool_filter(query: dict[str, str], name: str) -> bool | None:
     return raw == "true"
 
 
-def filter_runs(ctx: Context, query: dict[str, str]) -> list[Run]:
+@dataclass(frozen=True)
+class RunQuery:
+    """The list's filters: ``keep`` decides for one run; statuses, tags and the createdAt window
+    say which indexes to walk and where (they are checked by ``keep`` too)."""
+
+    statuses: set[str] | None
+    tags: list[str] | None
+    start: datetime | None
+    end: datetime | None
+    unmatchable: bool
+    keep: Callable[[Run], bool]
+
+
+def read_run_query(ctx: Context, query: dict[str, str]) -> RunQuery:
     db_statuses = _status_filter(query)
     tasks = comma_list(query, "filter[taskIdentifier]")
     versions = comma_list(query, "filter[version]")
@@ -86,23 +106,41 @@ def filter_runs(ctx: Context, query: dict[str, str]) -> list[Run]:
             or (end is not None and run.created_at > end)
         )
 
-    with ctx.world.lock:
-        runs = [run for run in ctx.world.runs.values() if keep(run)]
-    return sorted(runs, key=_run_key, reverse=True)
+    return RunQuery(db_statuses, tags, start, end, unmatchable, keep)
+
+
+def page_of_runs(ctx: Context, wanted: RunQuery, page: Page) -> tuple[list[Run], dict[str, Any]]:
+    """The page, newest first, walking the status/tag indexes from the cursor (or the window's
+    end) and stopping once the page is full. Call with the world's lock held."""
+    world = ctx.world
+    sources = [] if wanted.unmatchable else world.run_sources(wanted.statuses, wanted.tags)
+
+    def load(key: RunKey) -> Run | None:
+        world.examined += 1
+        run = world.runs[key[1]]
+        return run if wanted.keep(run) else None
+
+    # Keys order by createdAt's milliseconds first, which grow with createdAt: a run outside
+    # these bounds is outside the window. ("" sorts before every id; ms + 1 after the end's.)
+    lowest = None if wanted.start is None else (unix_ms(wanted.start), "")
+    highest = None if wanted.end is None else (unix_ms(wanted.end) + 1, "")
+    return paginate(
+        sources, page, load, _encode_cursor, _decode_cursor, lowest=lowest, highest=highest
+    )
 
 
 async def list_runs(ctx: Context, request: Request) -> AnyResponse:
     if not request.caller.allows("read:runs", "read:tasks", "read:all"):
         return forbidden()
+    api_version = request.headers.get("x-trigger-api-version")
     try:
         page = read_page(request.query)
-        runs = filter_runs(ctx, request.query)
-        chosen, pagination = paginate(runs, page, _run_key, _encode_cursor, _decode_cursor)
+        wanted = read_run_query(ctx, request.query)
+        with ctx.world.lock:
+            chosen, pagination = page_of_runs(ctx, wanted, page)
+            data = [presenters.run_common(ctx, run, api_version) for run in chosen]
     except QueryError as problem:
         return problem.response()
-    api_version = request.headers.get("x-trigger-api-version")
-    with ctx.world.lock:
-        data = [presenters.run_common(ctx, run, api_version) for run in chosen]
     return json_response({"data": data, "pagination": pagination})
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +16,14 @@ from approvals.sandbox.context import Context
 from approvals.sandbox.durations import parse_duration, parse_iso
 from approvals.sandbox.http import AnyResponse, Request, error, json_response
 from approvals.sandbox.models import TOKEN_COMPLETED, TOKEN_PENDING, Token
-from approvals.sandbox.paging import QueryError, comma_list, created_window, paginate, read_page
+from approvals.sandbox.paging import (
+    Page,
+    QueryError,
+    comma_list,
+    created_window,
+    paginate,
+    read_page,
+)
 
 CREATE_MAX_BYTES = 10 * 1024
 COMPLETE_MAX_BYTES = 3 * 1024 * 1024  # TASK_PAYLOAD_MAXIMUM_SIZE
@@ -107,7 +116,18 @@ async def create(ctx: Context, request: Request) -> AnyResponse:
     return json_response(data, 200, headers)
 
 
-def _token_filter(ctx: Context, query: dict[str, str]) -> list[Token]:
+@dataclass(frozen=True)
+class TokenQuery:
+    """The list's filters: ``keep`` decides for one token; statuses (API ones), tags and the
+    idempotency key say which indexes to walk (they are checked by ``keep`` too)."""
+
+    statuses: set[str] | None
+    tags: list[str] | None
+    key: str | None
+    keep: Callable[[Token], bool]
+
+
+def read_token_query(ctx: Context, query: dict[str, str]) -> TokenQuery:
     wanted = comma_list(query, "filter[status]")
     if wanted is not None:
         invalid = [status for status in wanted if status not in TOKEN_STATUSES]
@@ -140,26 +160,50 @@ def _token_filter(ctx: Context, query: dict[str, str]) -> list[Token]:
             or (end is not None and token.created_at > end)
         )
 
-    with ctx.world.lock:
-        found = [token for token in ctx.world.tokens.values() if keep(token)]
-    return sorted(found, key=lambda token: token.id, reverse=True)  # newest first: by id desc
+    # The indexes hold API statuses; a stored COMPLETED is either of the last two. (createdAt
+    # may be back-dated, so it does not follow the ids' order and bounds no walk.)
+    index_statuses = (
+        None
+        if db_statuses is None
+        else {
+            api
+            for db in db_statuses
+            for api in (("WAITING",) if db == TOKEN_PENDING else ("COMPLETED", "TIMED_OUT"))
+        }
+    )
+    return TokenQuery(index_statuses, tags, key, keep)
+
+
+def page_of_tokens(
+    ctx: Context, wanted: TokenQuery, page: Page
+) -> tuple[list[Token], dict[str, Any]]:
+    """The page, newest first (by id), walking the indexes from the cursor and stopping once
+    the page is full. Call with the world's lock held."""
+    world = ctx.world
+
+    def load(token_id: str) -> Token | None:
+        world.examined += 1
+        token = world.tokens[token_id]
+        return token if wanted.keep(token) else None
+
+    return paginate(
+        world.token_sources(wanted.statuses, wanted.tags, wanted.key),
+        page,
+        load,
+        encode=lambda token_id: token_id,  # the cursor is the bare internal id
+        decode=lambda cursor: cursor.removeprefix("waitpoint_"),
+    )
 
 
 async def list_tokens(ctx: Context, request: Request) -> AnyResponse:
     try:
         page = read_page(request.query)
-        found = _token_filter(ctx, request.query)
-        chosen, pagination = paginate(
-            found,
-            page,
-            key=lambda token: token.id,
-            encode=lambda token: token.id,  # the cursor is the bare internal id
-            decode=lambda cursor: cursor.removeprefix("waitpoint_"),
-        )
+        wanted = read_token_query(ctx, request.query)
+        with ctx.world.lock:
+            chosen, pagination = page_of_tokens(ctx, wanted, page)
+            data = [presenters.token_list_item(ctx, request.base_url, token) for token in chosen]
     except QueryError as problem:
         return problem.response()
-    with ctx.world.lock:
-        data = [presenters.token_list_item(ctx, request.base_url, token) for token in chosen]
     return json_response({"data": data, "pagination": pagination})
 
 

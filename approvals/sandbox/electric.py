@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from approvals.sandbox.context import Context
 from approvals.sandbox.durations import parse_duration
 from approvals.sandbox.http import AnyResponse, Request, error, json_response
-from approvals.sandbox.models import Run
+from approvals.sandbox.models import Run, unix_ms
 from approvals.sandbox.rows import SCHEMA, UNSKIPPABLE, encode_row
 from approvals.sandbox.statuses import CURRENT_API_VERSION
 
@@ -36,12 +36,22 @@ def _handle(ctx: Context, shape: str) -> str:
 
 
 class _Shape:
-    def __init__(self, ctx: Context, request: Request, name: str, matches: Callable[[Run], bool]):
+    def __init__(
+        self,
+        ctx: Context,
+        request: Request,
+        name: str,
+        matches: Callable[[Run], bool],
+        members: Callable[[], Iterable[Run]],
+    ):
+        """``matches`` tells whether a changed run is in the shape; ``members`` lists the runs
+        in it now, from the world's indexes (called with the lock held)."""
         self.ctx = ctx
         self.request = request
         self.name = name
         self.handle = _handle(ctx, name)
         self.matches = matches
+        self.members = members
         # Without x-trigger-electric-version the server assumes a legacy client
         # (docs/trigger-v4.md, "Realtime").
         self.legacy = "x-trigger-electric-version" not in request.headers
@@ -81,9 +91,8 @@ class _Shape:
     def snapshot(self) -> AnyResponse:
         world = self.ctx.world
         with world.lock:
-            runs = sorted(
-                (r for r in world.runs.values() if self.matches(r)), key=lambda r: r.created_at
-            )
+            # Oldest first; runs created in the same instant keep the order they were added.
+            runs = sorted(self.members(), key=lambda r: (r.created_at, world.position(r.id)))
             messages: list[Message] = [
                 {
                     "key": _row_key(run.id),
@@ -158,7 +167,14 @@ async def run_feed(ctx: Context, request: Request) -> AnyResponse:
             403, "Unauthorized", code="unauthorized", param="access_token", type="authorization"
         )
     run_id = run.id
-    return await _Shape(ctx, request, f"run:{run_id}", lambda r: r.id == run_id).respond()
+    world = ctx.world
+
+    def members() -> list[Run]:
+        found = world.runs.get(run_id)
+        return [] if found is None else [found]
+
+    shape = _Shape(ctx, request, f"run:{run_id}", lambda r: r.id == run_id, members)
+    return await shape.respond()
 
 
 async def tagged_runs_feed(ctx: Context, request: Request) -> AnyResponse:
@@ -178,9 +194,30 @@ async def tagged_runs_feed(ctx: Context, request: Request) -> AnyResponse:
     clock = ctx.clock
     wanted = set(tags)
 
-    def matches(run: Run) -> bool:
+    world = ctx.world
+
+    def matches(run: Run, since: datetime | None = None) -> bool:
         # ALL tags (Postgres @>), unlike the REST list; createdAt relative to now, capped at 24 h.
-        return wanted <= set(run.tags) and run.created_at > clock.now() - period
+        since = clock.now() - period if since is None else since
+        return wanted <= set(run.tags) and run.created_at > since
+
+    def members() -> list[Run]:
+        # Walk the rarest wanted tag's runs from the window's start (keys order by createdAt's
+        # milliseconds), not every run in the world.
+        since = clock.now() - period
+        sources = [world.run_sources(None, [tag]) for tag in wanted] or [
+            world.run_sources(None, None)
+        ]
+        if not all(sources):
+            return []  # a tag no run has ever carried
+        rarest = min((found[0] for found in sources), key=len)
+        found = []
+        for _, run_id in rarest.ascending((unix_ms(since), ""), inclusive=True, highest=None):
+            world.examined += 1
+            run = world.runs[run_id]
+            if matches(run, since):
+                found.append(run)
+        return found
 
     shape = f"tags:{','.join(sorted(wanted))}:{int(period.total_seconds())}"
-    return await _Shape(ctx, request, shape, matches).respond()
+    return await _Shape(ctx, request, shape, matches, members).respond()

@@ -3,14 +3,17 @@ filters")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, TypeVar
 
 from approvals.sandbox.durations import parse_date, parse_duration
 from approvals.sandbox.http import Response, json_response
+from approvals.sandbox.indexes import Ordered, SortedKeys, merged_ascending, merged_descending
 
+K = TypeVar("K", bound=Ordered)
 T = TypeVar("T")
 
 
@@ -82,28 +85,57 @@ def created_window(
 
 
 def paginate(
-    items: Sequence[T],
+    sources: Sequence[SortedKeys[K]],
     page: Page,
-    key: Callable[[T], Any],
-    encode: Callable[[T], str],
-    decode: Callable[[str], Any],
+    load: Callable[[K], T | None],
+    encode: Callable[[K], str],
+    decode: Callable[[str], K],
+    *,
+    lowest: K | None = None,
+    highest: K | None = None,
 ) -> tuple[list[T], dict[str, Any]]:
-    """``items`` sorted newest first by ``key``; cursors point at the edge items of a page."""
+    """One page of a list sorted newest first by key, walking only as far as the page needs.
+
+    ``sources`` hold the keys of every item that may match (their union is taken, without
+    repeats); ``load`` gives the item for a key, or None when the filters drop it; nothing
+    matches outside ``lowest``..``highest`` (both included). Cursors are the keys of a page's
+    edge items, and the answer is the one sorting every match would give: after a cursor, the
+    next ``size`` items older than it; before one, the ``size`` items just newer than it.
+    """
+
+    def down(below: K | None, *, inclusive: bool) -> Iterator[tuple[K, T]]:
+        if highest is not None and (below is None or highest < below):
+            below, inclusive = highest, True
+        keys = merged_descending(sources, below, inclusive=inclusive, lowest=lowest)
+        return ((key, item) for key in keys if (item := load(key)) is not None)
+
+    def up(above: K | None, *, inclusive: bool) -> Iterator[tuple[K, T]]:
+        if lowest is not None and (above is None or above < lowest):
+            above, inclusive = lowest, True
+        keys = merged_ascending(sources, above, inclusive=inclusive, highest=highest)
+        return ((key, item) for key in keys if (item := load(key)) is not None)
+
+    size = page.size
     if page.after is not None:
         after = decode(page.after)
-        start = next((i for i, item in enumerate(items) if key(item) < after), len(items))
-        chosen = list(items[start : start + page.size])
+        found = list(islice(down(after, inclusive=False), size + 1))
+        chosen = found[:size]
+        newer = bool(chosen) and next(up(after, inclusive=True), None) is not None
+        older = len(found) > size
     elif page.before is not None:
         before = decode(page.before)
-        end = sum(1 for item in items if key(item) > before)
-        start = max(0, end - page.size)
-        chosen = list(items[start:end])
+        found = list(islice(up(before, inclusive=False), size + 1))
+        chosen = found[:size][::-1]
+        newer = len(found) > size
+        older = bool(chosen) and next(down(before, inclusive=True), None) is not None
     else:
-        start = 0
-        chosen = list(items[: page.size])
+        found = list(islice(down(None, inclusive=False), size + 1))
+        chosen = found[:size]
+        newer = False
+        older = len(found) > size
     pagination: dict[str, Any] = {}
-    if chosen and start + len(chosen) < len(items):
-        pagination["next"] = encode(chosen[-1])
-    if chosen and start > 0:
-        pagination["previous"] = encode(chosen[0])
-    return chosen, pagination
+    if chosen and older:
+        pagination["next"] = encode(chosen[-1][0])
+    if chosen and newer:
+        pagination["previous"] = encode(chosen[0][0])
+    return [item for _, item in chosen], pagination

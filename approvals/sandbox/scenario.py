@@ -277,9 +277,9 @@ class Scenario:
                 tags=[APPROVAL_TAG, f"run:{run.friendly_id}"],
                 created_at=token_created,
             ).token
-            # Set directly: back-dated demo history may have a timeout that already passed,
+            # Set afterwards: back-dated demo history may have a timeout that already passed,
             # which the API would ignore; the next tick times such a token out.
-            token.timeout_at = timeout_at
+            world.update_token(token, timeout_at=timeout_at)
             record: dict[str, Any] = {
                 "id": token.friendly_id,
                 "description": request.description,
@@ -370,7 +370,9 @@ class Scenario:
         with world.lock:
             tokens.expire_due(world)
             now = world.clock.now()
-            for run in list(world.runs.values()):
+            # Only the runs with something due, not every run: the ticker and every API
+            # request tick, and a benchmark's world holds thousands of runs.
+            for run in world.runs_to_advance(now, resume=self.config.resume_runs):
                 if run.waiting_on_token is not None:
                     token = world.tokens.get(run.waiting_on_token)
                     if (

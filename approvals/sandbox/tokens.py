@@ -42,10 +42,13 @@ def create_token(
                     return Created(existing, True)
                 # An expired key is moved aside, so a new token can take it (docs/trigger-v4.md,
                 # "Waitpoint tokens").
-                existing.inactive_idempotency_key = existing.idempotency_key
-                existing.idempotency_key = world.random_key()
-                existing.user_provided_key = False
-                existing.idempotency_key_expires_at = None
+                world.update_token(
+                    existing,
+                    inactive_idempotency_key=existing.idempotency_key,
+                    idempotency_key=world.random_key(),
+                    user_provided_key=False,
+                    idempotency_key_expires_at=None,
+                )
         # A token exists from the moment it is stored, so it can never claim to be younger:
         # a createdAt after "now" would be later than the first moment anyone can see it.
         created = now if created_at is None else min(created_at, now)
@@ -106,14 +109,7 @@ def time_out(world: World, token: Token) -> bool:
 def expire_due(world: World) -> list[Token]:
     """Time out every pending token whose timeoutAt has passed."""
     with world.lock:
-        now = world.clock.now()
-        due = [
-            token
-            for token in world.tokens.values()
-            if token.status == TOKEN_PENDING
-            and token.timeout_at is not None
-            and token.timeout_at <= now
-        ]
+        due = world.tokens_due(world.clock.now())
         return [token for token in due if time_out(world, token)]
 
 
