@@ -152,6 +152,8 @@ class SyncReport:
     unchanged: int = 0
     skipped: int = 0
     upstream_calls: int = 0
+    # Run details (payloads) left for a later pass: the rate budget was down to its reserve.
+    deferred: int = 0
     error: str | None = None
     seconds: float = 0.0
 
@@ -170,6 +172,8 @@ class SyncReport:
             f"unchanged={self.unchanged} skipped={self.skipped} "
             f"upstream_calls={self.upstream_calls} in {self.seconds * 1000:.0f} ms"
         )
+        if self.deferred:
+            text += f" (payloads of {self.deferred} left for later: rate budget at its reserve)"
         return text if self.ok else f"FAILED ({self.error}) after {text}"
 
 
@@ -232,6 +236,8 @@ class _Plan:
     statuses: dict[int, str] = field(default_factory=dict)
     # Decided approvals whose run is followed to its end, by approval id.
     followed: dict[int, Run] = field(default_factory=dict)
+    # Runs whose details were left for a later pass (the rate budget was at its reserve).
+    deferred: set[str] = field(default_factory=set)
 
 
 def classify_token(
@@ -369,6 +375,13 @@ def _read_details(upstream: _Upstream, plan: _Plan, reads: _RecordReads) -> None
         if seen.token.id in decided or seen.run.id in plan.details:
             continue
         if approval is not None and approval.run_updated_at == seen.run.updated_at:
+            continue
+        if client.budget is not None and client.budget.wait_before_call() > 0:
+            # A long queue seen for the first time costs a call per run: rather than wait for
+            # the bucket, the approval is written from the listing now, and its payload read
+            # by a later pass (its run_updated_at stays unset until then).
+            upstream.report.deferred += 1
+            plan.deferred.add(seen.run.id)
             continue
         run_id = seen.run.id
         try:
@@ -637,6 +650,7 @@ def _write_seen(
     approval: Approval | None,
     decided: bool,
     details: Run | None,
+    deferred: bool,
     report: SyncReport,
     now: datetime,
 ) -> None:
@@ -651,18 +665,26 @@ def _write_seen(
         else:
             report.unchanged += 1
         return
-    if details is None:
-        if approval is None:
-            report.skipped += 1  # its details could not be read: next pass
-            return
+    fields: dict[str, Any]
+    if details is None and approval is None and not deferred:
+        report.skipped += 1  # its details could not be read: next pass
+        return
+    if details is None and approval is not None:
         if approval.state == ApprovalState.PENDING and approval.run_status == status:
             report.unchanged += 1
             return
-        fields: dict[str, Any] = {"run_status": status}
+        fields = {"run_status": status}
     else:
         fields = approval_fields(
-            run=seen.run, token=seen.token, announcement=seen.announcement, payload=details.payload
+            run=seen.run,
+            token=seen.token,
+            announcement=seen.announcement,
+            payload=details.payload if details is not None else None,
         )
+        if details is None:
+            # New, its details deferred: in the queue from the listing now, the payload with
+            # a later pass (an unset run_updated_at marks it as still to read).
+            fields["run_updated_at"] = None
     if approval is None:
         created = Approval.objects.create(
             token_id=seen.token.id, first_seen_at=now, synced_at=now, **fields
@@ -733,6 +755,7 @@ def _write(plan: _Plan, report: SyncReport, now: datetime) -> None:
                 rows.get(seen.token.id),
                 seen.token.id in decided,
                 plan.details.get(seen.run.id),
+                seen.run.id in plan.deferred,
                 report,
                 now,
             )

@@ -84,7 +84,12 @@ class FullReconciles:
 
     def _run(self, pacer: Pacer | None) -> None:
         try:
-            run_reconcile(pacer)
+            report = run_reconcile(pacer)
+            if report is not None and report.deferred:
+                # Payloads left for later: come back once the bucket has refilled, not in
+                # SYNC_FULL_INTERVAL_SECONDS.
+                wait = shared_budget().wait_before_call()
+                self.next_due = time.monotonic() + max(wait, settings.SYNC_INTERVAL_SECONDS)
         finally:
             connections.close_all()
 

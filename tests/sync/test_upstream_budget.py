@@ -205,3 +205,30 @@ def test_the_client_reads_the_real_servers_budget_and_would_wait_before_a_429(
         assert budget.limit == 10 and budget.remaining == 2
         assert budget.wait_before_call() > 0  # the ninth would wait for the window's reset
     assert "429" not in str(live_sandbox.stats())
+
+
+def test_a_tight_budget_puts_new_approvals_in_the_queue_and_their_payloads_later(
+    live_sandbox: Any,
+) -> None:
+    runs = [live_sandbox.start_run(payload={"n": n}) for n in range(5)]
+    live_sandbox.faults(rateLimit=4)  # two list calls leave two: the reserve below
+    waits: list[float] = []
+    budget = RateBudget(reserve_fraction=0.5, sleep=waits.append)
+    with TriggerClient(
+        live_sandbox.secret_key, live_sandbox.url, retry=RetryPolicy(max_attempts=1), budget=budget
+    ) as client:
+        report = sync_once(client=client)
+    assert report.ok, report.summary()
+    assert (report.created, report.deferred) == (5, 5)
+    assert "left for later" in report.summary()
+    for ids in runs:
+        approval = _approval(ids["tokenId"])
+        assert approval is not None and approval.state == ApprovalState.PENDING
+        assert approval.payload is None and approval.run_updated_at is None
+
+    live_sandbox.faults(rateLimit=None)
+    later = sync_once()
+    assert later.deferred == 0 and later.updated == 5, later.summary()
+    assert [_approval(ids["tokenId"]).payload for ids in runs] == [  # type: ignore[union-attr]
+        {"n": n} for n in range(5)
+    ]
