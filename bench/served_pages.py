@@ -16,7 +16,8 @@ Prints, in one table:
     for one uvicorn process and ``--workers 2`` / ``--workers 4``, with uvicorn's asyncio/h11
     and uvloop/httptools; then the pool size (DATABASE_POOL_MAX_SIZE) under the worker model,
     with the most PostgreSQL connections seen;
-  * the web processes' memory (RSS) at the largest size, after the load.
+  * the web processes' memory (RSS): one process at the largest size, and every process model
+    after its load (at ``--throughput-at``, default 1,000 pending).
 
 Run: .venv/bin/python bench/served_pages.py [--sizes 100,1000,10000] [--quick]
 It is a measurement, not a test. Filling the sandbox dominates at 10,000 (minutes).
@@ -355,6 +356,12 @@ def main() -> None:
     parser.add_argument("--clients", default="16,64")
     parser.add_argument("--workers", default="2,4")
     parser.add_argument("--pools", default="2,4,10", help="DATABASE_POOL_MAX_SIZE values")
+    parser.add_argument(
+        "--throughput-at",
+        type=int,
+        default=1000,
+        help="pending approvals for the throughput runs (one of --sizes; else the largest)",
+    )
     parser.add_argument("--quick", action="store_true", help="few samples, short runs")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -430,6 +437,9 @@ def run(
     local.force_login(get_user_model().objects.get(username=USERNAME))
     bearer = {"Authorization": f"Bearer {api_token}"}
 
+    # Throughput runs at one size, before the database grows past it (it is filled in order).
+    throughput_size = args.throughput_at if args.throughput_at in sizes else sizes[-1]
+    load_lines: list[str] = []
     rows: list[tuple[str, int, Timings, Timings, Timings]] = []
     floor_all = Timings()
     plans: list[str] = []
@@ -466,7 +476,8 @@ def run(
                     (page, size, timed[f"{page} served"], timed[f"{page} local"], timed["floor"])
                 )
             one_process = server.memory()[0]
-        cookies = web.cookies
+            if size == throughput_size:
+                load_lines = load_table(args, env, web.cookies, size, clients, worker_counts, pools)
 
     print("\nLatency (ms), served by one uvicorn process (uvloop/httptools) vs in-process")
     head = f"{'page':<8}{'pending':>8} {'served p50':>11}{'p99':>8} {'in-proc p50':>12}"
@@ -487,8 +498,21 @@ def run(
         print(f"  {plan}")
     print(f"one uvicorn process RSS after the latency runs at {sizes[-1]:,}: {one_process:.0f} MB")
 
-    print(f"\nThroughput of the queue page at {sizes[-1]:,} pending, {args.seconds:.0f} s each")
-    print(
+    print("\n".join(load_lines))
+
+
+def load_table(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    cookies: httpx.Cookies,
+    size: int,
+    clients: list[int],
+    worker_counts: list[int],
+    pools: list[int],
+) -> list[str]:
+    """Throughput and memory by process model and pool size, as lines to print."""
+    out = [f"\nThroughput of the queue page at {size:,} pending, {args.seconds:.0f} s each"]
+    out.append(
         f"{'process model':<34}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'PG conns':>9}{'errors':>7}"
     )
@@ -520,7 +544,7 @@ def run(
             ratio = ""
             if workers > 1 and result["clients"] in base_rps:
                 ratio = f"  {result['rps'] / base_rps[result['clients']]:.2f}x one process"
-            print(
+            out.append(
                 f"{name:<34}{result['clients']:>8}{result['rps']:>9.1f}{result['p50']:>9.1f}"
                 f"{result['p99']:>9.1f}{result['connections']:>9}{result['errors']:>7}{ratio}"
             )
@@ -528,8 +552,8 @@ def run(
             f" + workers {', '.join(f'{w:.0f}' for w in workers_rss)} MB" if workers_rss else ""
         )
         memory_lines.append(f"  {name}: {detail}")
-    print(f"\nWeb-process memory (RSS) after the load at {sizes[-1]:,} pending:")
-    print("\n".join(memory_lines))
+    out.append(f"\nWeb-process memory (RSS) after the load at {size:,} pending:")
+    return out + memory_lines
 
 
 if __name__ == "__main__":
