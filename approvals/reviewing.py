@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from approvals import addresses
 from approvals.models import Approval, ApprovalPolicy, Verdict, Vote
@@ -259,24 +258,23 @@ def next_pending(approvals: QuerySet[Approval], *, after: Approval, order: str) 
     """The approval that follows ``after`` in the queue's order among ``approvals`` (the
     reviewer's filtered queue), wrapping round to the first; ``None`` when none is left.
     ``after`` itself may have left the queue (just decided): its place is found by its sort
-    key, not by looking it up in the queue."""
-
-    def key(expires_at: datetime | None, created_at: datetime, pk: int) -> tuple[Any, ...]:
-        if order == ORDER_NEWEST:
-            return (-created_at.timestamp(), pk)
-        far = expires_at is None
-        return (far, expires_at.timestamp() if expires_at else 0.0, -created_at.timestamp(), pk)
-
-    current = key(after.expires_at, after.created_at, after.pk)
-    rows = [
-        (key(expires_at, created_at, pk), pk)
-        for pk, expires_at, created_at in approvals.exclude(pk=after.pk).values_list(
-            "pk", "expires_at", "created_at"
-        )
-    ]
-    if not rows:
-        return None
-    rows.sort()
-    following = [pk for row_key, pk in rows if row_key > current]
-    chosen = following[0] if following else rows[0][1]
-    return Approval.objects.filter(pk=chosen).first()
+    key, not by looking it up in the queue. Two queries at most, whatever the queue's
+    length: the detail page asks at every render, live pushes included."""
+    others = approvals.exclude(pk=after.pk)
+    later_same_time = Q(created_at__lt=after.created_at) | Q(
+        created_at=after.created_at, pk__gt=after.pk
+    )
+    if order == ORDER_NEWEST:
+        ordered = others.order_by("-created_at", "pk")
+        following = ordered.filter(later_same_time)
+    else:
+        ordered = others.order_by(F("expires_at").asc(nulls_last=True), "-created_at", "pk")
+        if after.expires_at is None:
+            following = ordered.filter(Q(expires_at__isnull=True) & later_same_time)
+        else:
+            following = ordered.filter(
+                Q(expires_at__gt=after.expires_at)
+                | Q(expires_at__isnull=True)
+                | (Q(expires_at=after.expires_at) & later_same_time)
+            )
+    return following.first() or ordered.first()
