@@ -43,21 +43,27 @@ def database_url_of(settings_dict: dict[str, Any], **query: str) -> str:
 
 @contextmanager
 def _running(
-    command: list[str], *, env: dict[str, str], probe: str, headers: dict[str, str]
+    command: list[str],
+    *,
+    env: dict[str, str],
+    probe: str,
+    headers: dict[str, str],
+    log: Path | None = None,
 ) -> Iterator[None]:
     """Run ``command`` from the project root until the block ends; first wait (bounded) until
     ``probe`` answers below 500, failing at once with its log if the process exits. The log
-    goes to a file, not a pipe: nobody reads a pipe while the server runs, and a server that
-    logged more than the pipe holds would stop."""
-    with tempfile.TemporaryFile(mode="w+") as log:
+    goes to a file (``log``, for a test that reads it; else a temporary one), not a pipe:
+    nobody reads a pipe while the server runs, and a server that logged more than the pipe
+    holds would stop."""
+    with log.open("w+") if log is not None else tempfile.TemporaryFile(mode="w+") as sink:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=sink, text=True
         )
 
         def answers() -> bool:
             if process.poll() is not None:
-                log.seek(0)
-                raise AssertionError(f"{command[1:4]} exited: {log.read()[-4000:]}")
+                sink.seek(0)
+                raise AssertionError(f"{command[1:4]} exited: {sink.read()[-4000:]}")
             try:
                 return httpx.get(probe, headers=headers, timeout=2).status_code < 500
             except httpx.TransportError:
@@ -82,10 +88,15 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 @contextmanager
 def served_dashboard(
-    env: dict[str, str], *, port: int | None = None, lifespan: str = "off"
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    lifespan: str = "off",
+    log: Path | None = None,
+    uvicorn_args: tuple[str, ...] = (),
 ) -> Iterator[str]:
-    """Start uvicorn with ``env`` on top of this environment (on ``port``, or a free one);
-    yields its base URL."""
+    """Start uvicorn with ``env`` on top of this environment (on ``port``, or a free one, its
+    log in ``log`` if given, with ``uvicorn_args`` added); yields its base URL."""
     port = port or free_port()
     full_env = {
         **os.environ,
@@ -97,11 +108,28 @@ def served_dashboard(
     command = [
         sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--lifespan", lifespan,
-        "--log-level", "warning",
+        "--log-level", "warning", *uvicorn_args,
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    with _running(command, env=full_env, probe=f"{url}/healthz", headers={}):
+    with _running(command, env=full_env, probe=f"{url}/healthz", headers={}, log=log):
         yield url
+
+
+def loopback_production_env(*, database_url: str, sandbox: Any) -> dict[str, str]:
+    """The settings of a production deployment served on loopback: a real Trigger.dev (the
+    sandbox over HTTP) with debug off is production, and plain HTTP needs no HTTPS redirect,
+    no secure-only cookies and no HSTS."""
+    return {
+        "DATABASE_URL": database_url,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECURE_COOKIES": "false",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_HSTS_SECONDS": "0",
+        "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "false",
+        "TRIGGER_API_URL": sandbox.url,
+        "TRIGGER_SECRET_KEY": sandbox.secret_key,
+    }
 
 
 @contextmanager

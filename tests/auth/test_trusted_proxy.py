@@ -11,11 +11,7 @@ file, where the tests read its warnings.
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +29,7 @@ from approvals.auth.proxy import TrustedProxyMiddleware, WarningThrottle
 from approvals.checks import check_auth_proxy
 from approvals.models import ApprovalState, SsoIdentity
 from tests.factories import approval_for_sandbox_run
-from tests.served import ROOT, database_url_of, free_port, stop
+from tests.served import database_url_of, loopback_production_env, served_dashboard
 from tests.waiting import wait_until
 
 User = get_user_model()
@@ -98,63 +94,19 @@ class ProxiedSite:
         return found
 
 
-@contextmanager
-def serve_logging_to(log: Path, env: dict[str, str]) -> Iterator[str]:
-    """uvicorn as tests/served.py starts it, but with stderr (Django's log) in ``log`` and
-    without reading X-Forwarded-For."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    full_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "approvals_site.settings",
-        "SYNC_IN_WEB_PROCESS": "false",
-        "DJANGO_SECRET_KEY": "served-test-secret-key-0123456789-abcdefghijklmnop",
-        **env,
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
-        "--log-level", "warning", "--no-proxy-headers",
-    ]  # fmt: skip
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=sink, text=True
-        )
-
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"uvicorn exited: {log.read_text()}")
-            try:
-                return httpx.get(f"{url}/healthz", timeout=2).status_code < 500
-            except httpx.TransportError:
-                return False
-
-        try:
-            wait_until(answers, timeout=30)
-            yield url
-        finally:
-            stop(process)
-
-
 @pytest.fixture(scope="module")
 def proxied_server(
     django_db_setup: None, _session_sandbox: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProxiedSite]:
     log = tmp_path_factory.mktemp("proxy") / "uvicorn.log"
     env = {
-        "DATABASE_URL": database_url_of(connection.settings_dict),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_DEBUG": "false",
-        # A real Trigger.dev with debug off is production: plain HTTP on loopback needs these.
-        "DJANGO_SECURE_COOKIES": "false",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_HSTS_SECONDS": "0",
-        "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "false",
-        "TRIGGER_API_URL": _session_sandbox.url,
-        "TRIGGER_SECRET_KEY": _session_sandbox.secret_key,
+        **loopback_production_env(
+            database_url=database_url_of(connection.settings_dict), sandbox=_session_sandbox
+        ),
         **PROXY_SETTINGS,
     }
-    with serve_logging_to(log, env) as url:
+    # Without reading X-Forwarded-For (docs/auth-proxy.md, "Uvicorn and the client address").
+    with served_dashboard(env, log=log, uvicorn_args=("--no-proxy-headers",)) as url:
         yield ProxiedSite(url=url, log=log)
 
 

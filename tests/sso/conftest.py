@@ -19,7 +19,7 @@ import httpx
 import pytest
 from django.db import connection
 
-from tests.served import database_url_of, free_port, served_dashboard
+from tests.served import database_url_of, free_port, loopback_production_env, served_dashboard
 from tests.sso.provider import OpenIdProvider, running_provider
 
 REVIEWER_GROUP = "approvers"
@@ -78,16 +78,9 @@ class Site:
 
 def site_env(provider: OpenIdProvider, sandbox: Any, **extra: str) -> dict[str, str]:
     return {
-        "DATABASE_URL": database_url_of(connection.settings_dict),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_DEBUG": "false",
-        # A real Trigger.dev with debug off is production: plain HTTP on loopback needs these.
-        "DJANGO_SECURE_COOKIES": "false",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_HSTS_SECONDS": "0",
-        "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "false",
-        "TRIGGER_API_URL": sandbox.url,
-        "TRIGGER_SECRET_KEY": sandbox.secret_key,
+        **loopback_production_env(
+            database_url=database_url_of(connection.settings_dict), sandbox=sandbox
+        ),
         "OIDC_REVIEWER_GROUPS": REVIEWER_GROUP,
         "OIDC_ADMIN_GROUPS": ADMIN_GROUP,
         **provider.env(),

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from tests import npm
-from tests.served import free_port
+from tests.served import free_port, stop
 from tests.waiting import wait_until
 
 # The minor is pinned: a provider release must not change the tests' ground unasked.
@@ -94,10 +94,5 @@ def running_provider(
         wait_until(answers, timeout=30)
         yield OpenIdProvider(url=url, people_file=people, process=process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         shutil.rmtree(scratch, ignore_errors=True)
