@@ -15,8 +15,12 @@ class ApprovalsConfig(AppConfig):
         from approvals.events import subscribe
         from approvals.live import signals as live_signals
         from approvals.live.broadcast import broadcast
+        from approvals.notify import checks as notify_checks  # noqa: F401
+        from approvals.notify.occurrences import on_event as notifications
 
-        # The change events' subscribers (docs/live-updates.md, "Events").
+        # The change events' subscribers (docs/live-updates.md, "Events"): live pages, and
+        # notifications (docs/notifications.md).
         subscribe(broadcast)
+        subscribe(notifications)
         # Signing out, or being deactivated, closes the user's sockets at once.
         live_signals.connect()

@@ -266,6 +266,21 @@ class ApprovalPolicy(models.Model):
     allow_self_approval = models.BooleanField(default=False)
     require_comment = models.BooleanField(default=False)
     priority = models.IntegerField(default=100, help_text="Lower numbers are checked first")
+    # Escalation (docs/notifications.md, "Events"): still undecided this long after it
+    # appeared, the approval is mailed to this group's members, whatever their own choices.
+    escalate_after = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="Escalate when still undecided this long after it appeared (e.g. 4:00:00)",
+    )
+    escalation_group = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who hears of an escalation",
+    )
 
     class Meta:
         ordering = ["priority", "id"]
@@ -387,3 +402,18 @@ class SsoIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.source}"
+
+
+# The notification tables live in their own module (approvals.notify); importing them here is
+# what makes them models of this app.
+from approvals.notify.models import (  # noqa: E402
+    Channel,
+    Notification,
+    Occurrence,
+    Preferences,
+)
+
+__all__ = [
+    "ApiToken", "Approval", "ApprovalPolicy", "Channel", "Decision", "Notification",
+    "Occurrence", "Preferences", "SsoIdentity", "Viewer", "Vote",
+]  # fmt: skip

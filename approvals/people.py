@@ -33,9 +33,9 @@ def actor_name(record: Any) -> str:
     return str(record.actor_name)
 
 
-def requester_names(texts: Iterable[str]) -> dict[str, str]:
-    """For each ``requestedBy`` text that names exactly one active account, that account's
-    name; texts naming nobody we know are left out (shown as written)."""
+def requester_accounts(texts: Iterable[str]) -> dict[str, Any]:
+    """For each ``requestedBy`` text that names exactly one active account, that account;
+    texts naming nobody we know (or several people) are left out."""
     named = {text: addresses.named(text) for text in set(texts) if text}
     wanted = set().union(*named.values()) if named else set()
     if not wanted:
@@ -51,9 +51,15 @@ def requester_names(texts: Iterable[str]) -> dict[str, str]:
         for key in {addresses.clean(user.email or ""), addresses.clean(user.get_username())}:
             if key:
                 by_key.setdefault(key, []).append(user)
-    names: dict[str, str] = {}
+    accounts: dict[str, Any] = {}
     for text, keys in named.items():
         matches = {user.pk: user for key in keys for user in by_key.get(key, [])}
         if len(matches) == 1:
-            names[text] = display_name(next(iter(matches.values())))
-    return names
+            accounts[text] = next(iter(matches.values()))
+    return accounts
+
+
+def requester_names(texts: Iterable[str]) -> dict[str, str]:
+    """For each ``requestedBy`` text that names exactly one active account, that account's
+    name; texts naming nobody we know are left out (shown as written)."""
+    return {text: display_name(user) for text, user in requester_accounts(texts).items()}

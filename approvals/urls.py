@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from approvals import views
+from approvals.notify import views as notify_views
 
 urlpatterns = [
     path("", views.queue, name="home"),
@@ -11,5 +12,10 @@ urlpatterns = [
     path("approvals/<path:token_id>/approve", views.approve, name="approve"),
     path("approvals/<path:token_id>/reject", views.reject, name="reject"),
     path("history/", views.history, name="history"),
+    path(
+        "settings/notifications/",
+        notify_views.notification_settings,
+        name="notification_settings",
+    ),
     path("healthz", views.healthz, name="healthz"),
 ]

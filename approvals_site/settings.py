@@ -83,6 +83,53 @@ SYNC_RATE_RESERVE = env_float("SYNC_RATE_RESERVE", 0.2, minimum=0)
 SYNC_FOLLOW_RUNS_HOURS = env_float("SYNC_FOLLOW_RUNS_HOURS", 24.0, minimum=0)
 APPROVAL_RUN_RESUME_SECONDS = env_float("APPROVAL_RUN_RESUME_SECONDS", 300.0, minimum=1)
 
+# --- Notifications (docs/notifications.md) ----------------------------------------------------
+# The dashboard's public origin, e.g. https://approvals.example.com: every link in an email or a
+# Slack message starts with it (system check approvals.E012 when email is on without it). With
+# the embedded sandbox it defaults to make run's address.
+APPROVALS_BASE_URL = (
+    env_str("APPROVALS_BASE_URL", "http://127.0.0.1:8000" if TRIGGER_USES_SANDBOX else None) or ""
+).rstrip("/")
+# Email goes out through Django's SMTP backend once EMAIL_HOST is set. Without it, the demo
+# (the embedded sandbox) prints each message on the console instead, and a deployment against
+# a real Trigger.dev sends no email at all (webhook and Slack channels still work).
+EMAIL_HOST = env_str("EMAIL_HOST", "") or ""
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "approvals@localhost") or "approvals@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+NOTIFY_EMAIL = bool(EMAIL_HOST) or TRIGGER_USES_SANDBOX
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+# One webhook channel from the environment, for a quick start (more in the admin).
+NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "") or ""
+NOTIFY_WEBHOOK_SECRET = env_str("NOTIFY_WEBHOOK_SECRET", "") or ""
+# How the outbox sends: each call's timeout; retries back off from BACKOFF doubling up to
+# MAX_BACKOFF seconds, for at most RETRY_FOR seconds, then the message is recorded as failed.
+NOTIFY_TIMEOUT_SECONDS = env_float("NOTIFY_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+NOTIFY_BACKOFF_SECONDS = env_float("NOTIFY_BACKOFF_SECONDS", 5.0, minimum=0)
+NOTIFY_MAX_BACKOFF_SECONDS = env_float("NOTIFY_MAX_BACKOFF_SECONDS", 900.0, minimum=0)
+NOTIFY_RETRY_FOR_SECONDS = env_float("NOTIFY_RETRY_FOR_SECONDS", 24 * 3600.0, minimum=0)
+NOTIFY_POLL_SECONDS = env_float("NOTIFY_POLL_SECONDS", 1.0, minimum=0.05)
+# Receivers sent to at once: one slow receiver holds up only its own messages.
+NOTIFY_SENDERS = env_int("NOTIFY_SENDERS", 4, minimum=1)
+# approval.reminder this long before expiry (0: no reminders); approval.delivery_failed once a
+# decision has waited this long for Trigger.dev to take it.
+NOTIFY_REMINDER_MINUTES = env_float("NOTIFY_REMINDER_MINUTES", 60.0, minimum=0)
+NOTIFY_DELIVERY_FAILED_MINUTES = env_float("NOTIFY_DELIVERY_FAILED_MINUTES", 15.0, minimum=0)
+# The worker's safety net announces changes whose event was lost (a process died between the
+# commit and the event) if they are at most this old.
+NOTIFY_CATCH_UP_MINUTES = env_float("NOTIFY_CATCH_UP_MINUTES", 60.0, minimum=0)
+# Whether the sync worker's leader sends notifications (off only in tests that drive the
+# outbox themselves).
+NOTIFY_IN_WORKER = env_bool("NOTIFY_IN_WORKER", True)
+
 # --- Django core -----------------------------------------------------------------------------
 _secret_key = env_str("DJANGO_SECRET_KEY")
 INSECURE_DEV_SECRET_KEY = "insecure-development-key-do-not-use-in-production"

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections
 
 from approvals.decisions import deliver_due
+from approvals.notify.outbox import Notifier
 from approvals.sync.budget import TightBudgetLog, shared_budget
 from approvals.sync.follower import RealtimeFollower
 from approvals.sync.leader import LeaderLock, leader_lock
@@ -152,6 +153,8 @@ def _lead(*, lock: LeaderLock, interval: float, stop: threading.Event, realtime:
     follower = RealtimeFollower() if realtime else None
     if follower is not None:
         follower.start()
+    # Only the leader sends notifications (docs/notifications.md, "Delivery").
+    notifier = Notifier().start() if settings.NOTIFY_IN_WORKER else None
     done = threading.Event()
     full = FullReconciles(done)
     tight = TightBudgetLog(shared_budget())
@@ -174,6 +177,8 @@ def _lead(*, lock: LeaderLock, interval: float, stop: threading.Event, realtime:
         full.join(timeout=10)
         if follower is not None:
             follower.stop()
+        if notifier is not None:
+            notifier.stop()
 
 
 class BackgroundWorker:
