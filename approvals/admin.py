@@ -72,7 +72,7 @@ class ThroughFilter(admin.SimpleListFilter):
 # The admin names the product, not the framework.
 admin.site.site_header = "Trigger.dev approvals: admin"
 admin.site.site_title = "Trigger.dev approvals admin"
-admin.site.index_title = "Audit log, policies, people and API tokens"
+admin.site.index_title = "Audit log, policies, people, API tokens and notifications"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -300,3 +300,7 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} API token(s).", messages.SUCCESS)
+
+
+# Channels and the notification outbox (docs/notifications.md).
+from approvals.notify import admin as notify_admin  # noqa: E402, F401

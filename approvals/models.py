@@ -271,7 +271,7 @@ class ApprovalPolicy(models.Model):
     escalate_after = models.DurationField(
         null=True,
         blank=True,
-        help_text="Escalate when still undecided this long after it appeared (e.g. 4:00:00)",
+        help_text="Escalate if undecided this long after it appeared (e.g. 4:00:00)",
     )
     escalation_group = models.ForeignKey(
         Group,

@@ -41,9 +41,7 @@ def check_notifications(
         )
     url = settings.NOTIFY_WEBHOOK_URL
     if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
-        problems.append(
-            Error("NOTIFY_WEBHOOK_URL is not an http(s) URL.", id=WEBHOOK)
-        )
+        problems.append(Error("NOTIFY_WEBHOOK_URL is not an http(s) URL.", id=WEBHOOK))
     elif url and not settings.NOTIFY_WEBHOOK_SECRET:
         problems.append(
             Error(

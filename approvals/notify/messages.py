@@ -187,6 +187,7 @@ def slack_body(facts: Facts) -> str:
     ]
     if context["policy"]:
         fields.append(f"*Policy*\n{_slack_text(_one_line(context['policy'], 200))}")
+    description = context["description"] or facts.title
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -194,7 +195,7 @@ def slack_body(facts: Facts) -> str:
         },
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": _slack_text(_clip(context["description"] or facts.title, 2900))},
+            "text": {"type": "mrkdwn", "text": _slack_text(_clip(description, 2900))},
             "fields": [{"type": "mrkdwn", "text": field} for field in fields],
         },
     ]  # fmt: skip

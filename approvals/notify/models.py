@@ -54,7 +54,7 @@ class Channel(models.Model):
     task_patterns = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="Only these tasks: patterns such as deploy-*, separated by spaces (blank: any)",
+        help_text="Only these tasks, e.g. deploy-* (space-separated; blank: any)",
     )
     active = models.BooleanField(default=True)
     # The quick-start channel from NOTIFY_WEBHOOK_URL / NOTIFY_WEBHOOK_SECRET: kept in step

@@ -20,7 +20,6 @@ logger = logging.getLogger("approvals.notify")
 _BY_KIND = {Kind.APPEARED: Event.PENDING, Kind.DECIDED: Event.DECIDED}
 
 
-
 def record(approval_id: int, event: str) -> None:
     """Note that ``event`` happened to the approval (a no-op when it already had), and wake
     a worker running in this process so it fans it out now rather than at its next poll."""

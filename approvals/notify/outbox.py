@@ -79,7 +79,8 @@ def send_rows(ids: list[int]) -> int:
     for pk in ids:
         now = timezone.now()
         claimed = Notification.objects.filter(
-            Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.SENDING, leased_until__lt=now),
+            Q(status=DeliveryStatus.PENDING)
+            | Q(status=DeliveryStatus.SENDING, leased_until__lt=now),
             pk=pk,
         ).update(status=DeliveryStatus.SENDING, leased_until=now + _lease())
         if not claimed:
@@ -103,7 +104,9 @@ def _send_one(row: Notification) -> int:
         _failed(row, f"internal error: {type(exc).__name__}")
         return 0
     _finish(row, DeliveryStatus.SENT, "")
-    logger.info("notify: sent %s to %s (delivery %s)", row.event, row.recipient_label, row.delivery_id)
+    logger.info(
+        "notify: sent %s to %s (delivery %s)", row.event, row.recipient_label, row.delivery_id
+    )
     return 1
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import smtplib
-import socket
 
 import httpx
 from django.conf import settings
@@ -61,7 +60,7 @@ def _send_email(row: Notification) -> None:
         raise SendFailed(f"the mail server refused the recipient ({codes})") from None
     except smtplib.SMTPResponseException as exc:
         raise SendFailed(f"the mail server answered {exc.smtp_code}") from None
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (smtplib.SMTPException, OSError) as exc:
         raise SendFailed(f"could not reach the mail server: {type(exc).__name__}") from None
 
 
