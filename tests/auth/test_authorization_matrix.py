@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from approvals.auth.demo import reviewers_group
 from approvals.models import ApiToken, Approval, ApprovalPolicy, Verdict, Vote
+from approvals.notify.models import Channel, ChannelKind, Event, Notification, Occurrence
 from approvals.routing import websocket_urlpatterns
 from approvals_site.asgi import application
 from tests.factories import make_approval, make_decided_approval
@@ -298,6 +299,9 @@ TABLE: dict[str, Entry] = {
     **admin_model("approvals/approvalpolicy"),
     # A token's user, issuer and dates are read-only: its change form saves nothing but a name.
     **admin_model("approvals/apitoken", change_post=to("/admin/approvals/apitoken/")),
+    # Notification channels are edited by admins; the outbox is read-only (only "Send again").
+    **admin_model("approvals/channel"),
+    **admin_model("approvals/notification", **READ_ONLY),
     **sign_in_records("axes/accessattempt"),
     **sign_in_records("axes/accesslog"),
     **sign_in_records("axes/accessfailurelog"),
@@ -339,6 +343,10 @@ TABLE: dict[str, Entry] = {
     # --- The dashboard's pages ----------------------------------------------------------------
     "": Entry(get=page(), post=each(NOT_ALLOWED)),
     "history/": Entry(get=page(), post=each(NOT_ALLOWED)),
+    # Everyone chooses their own emails: a POST saves and comes back to the page.
+    "settings/notifications/": Entry(
+        get=page(), post=signed_in(to("{here}"), anonymous=SIGN_IN)
+    ),
     "approvals/<path:token_id>/": Entry(get=page(), post=each(NOT_ALLOWED)),
     # A GET of an action goes to its page (approvals.action_pages), for anyone: the page
     # then asks for a sign-in. A signed-out POST is sent to sign in, and back to the page.
@@ -447,6 +455,17 @@ def build_world() -> World:
         "approvals/approval": decided,
         "approvals/approvalpolicy": policy,
         "approvals/apitoken": ApiToken.objects.filter(user=users[Role.NO_RIGHTS]).get(),
+        "approvals/channel": Channel.objects.create(
+            name="hook", kind=ChannelKind.WEBHOOK, target="https://hooks.example.com/x", secret="k"
+        ),
+        "approvals/notification": Notification.objects.create(
+            occurrence=Occurrence.objects.create(approval=decided, event=Event.DECIDED),
+            event=Event.DECIDED,
+            recipient_key="user:0",
+            kind=ChannelKind.EMAIL,
+            address="someone@example.com",
+            body="text",
+        ),
         "axes/accessattempt": attempt,
         "axes/accesslog": log,
         "axes/accessfailurelog": failure,
