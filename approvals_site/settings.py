@@ -91,8 +91,9 @@ APPROVALS_BASE_URL = (
     env_str("APPROVALS_BASE_URL", "http://127.0.0.1:8000" if TRIGGER_USES_SANDBOX else None) or ""
 ).rstrip("/")
 # Email goes out through Django's SMTP backend once EMAIL_HOST is set. Without it, the demo
-# (the embedded sandbox) prints each message on the console instead, and a deployment against
-# a real Trigger.dev sends no email at all (webhook and Slack channels still work).
+# (the embedded sandbox) logs each message instead, and a deployment against
+# a real Trigger.dev sends no email at all (webhook and Slack channels still work). The demo's
+# "mail server" logs one line per message; each person reads theirs under Notifications.
 EMAIL_HOST = env_str("EMAIL_HOST", "") or ""
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
@@ -105,7 +106,7 @@ NOTIFY_EMAIL = bool(EMAIL_HOST) or TRIGGER_USES_SANDBOX
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
+    else "approvals.notify.console_mail.OneLineBackend"
 )
 # One webhook channel from the environment, for a quick start (more in the admin).
 NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "") or ""
