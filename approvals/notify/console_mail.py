@@ -22,4 +22,3 @@ class OneLineBackend(BaseEmailBackend):
         for message in email_messages:
             logger.info("mail to %s: %s", ", ".join(message.to), message.subject)
         return len(email_messages)
-

@@ -89,9 +89,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                request = Request(
-                    self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 receiver.requests.append(request)
                 status = receiver.answer(request)
                 try:

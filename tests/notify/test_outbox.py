@@ -142,7 +142,8 @@ def test_a_receiver_that_never_answers_times_out(settings: Any) -> None:
         send_all()
         row = Notification.objects.get()
         assert (row.status, row.last_error) == (
-            DeliveryStatus.PENDING, "no answer within 0.5 s (timed out)"
+            DeliveryStatus.PENDING,
+            "no answer within 0.5 s (timed out)",
         )
     finally:
         silent.server.server_close()
@@ -217,7 +218,9 @@ def test_channels_take_only_their_events_tasks_and_policies(receiver: Receiver) 
     assert list(Notification.objects.values_list("channel__name", flat=True)) == ["deploys"]
 
 
-def test_the_environment_webhook_is_a_channel_kept_in_step(receiver: Receiver, settings: Any) -> None:
+def test_the_environment_webhook_is_a_channel_kept_in_step(
+    receiver: Receiver, settings: Any
+) -> None:
     from approvals.notify import environment
 
     settings.NOTIFY_WEBHOOK_URL = receiver.url

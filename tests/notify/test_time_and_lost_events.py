@@ -97,8 +97,12 @@ def test_no_reminder_for_an_approval_that_arrived_with_less_than_the_window(
     settings.NOTIFY_REMINDER_MINUTES = 60
     now = timezone.now()
     make_approval(created_at=now - timedelta(minutes=1), expires_at=now + timedelta(minutes=30))
-    reminded = make_approval(created_at=now - timedelta(hours=3), expires_at=now + timedelta(minutes=30))
-    not_yet = make_approval(created_at=now - timedelta(hours=3), expires_at=now + timedelta(hours=2))
+    reminded = make_approval(
+        created_at=now - timedelta(hours=3), expires_at=now + timedelta(minutes=30)
+    )
+    not_yet = make_approval(
+        created_at=now - timedelta(hours=3), expires_at=now + timedelta(hours=2)
+    )
     sweep.reminders(now)
     assert list(Occurrence.objects.values_list("approval_id", flat=True)) == [reminded.pk]
     sweep.reminders(now + timedelta(hours=1, minutes=1))

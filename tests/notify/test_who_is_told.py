@@ -62,7 +62,9 @@ def test_a_policy_restricted_to_groups_mails_only_their_members(reviewers_group:
     person("alice", reviewers_group)
     person("fiona", reviewers_group, finance)
     person("admin", is_superuser=True)  # not in the group: a restricted policy is the list
-    policy = ApprovalPolicy.objects.create(name="money", task_pattern="pay-*", restrict_to_groups=True)
+    policy = ApprovalPolicy.objects.create(
+        name="money", task_pattern="pay-*", restrict_to_groups=True
+    )
     policy.approver_groups.add(finance)
     record(make_approval(task_identifier="pay-out").pk, Event.PENDING)
     assert mailed(Event.PENDING) == {"fiona@example.com"}

@@ -59,7 +59,9 @@ def test_a_worker_killed_mid_send_leaves_nothing_unsent(live_sandbox: Any, tmp_p
 
     receiver = Receiver(answer=answer).start()
     try:
-        Channel.objects.create(name="hook", kind=ChannelKind.WEBHOOK, target=receiver.url, secret="k")
+        Channel.objects.create(
+            name="hook", kind=ChannelKind.WEBHOOK, target=receiver.url, secret="k"
+        )
         for _ in range(3):
             record(make_approval().pk, Event.PENDING)
         log = tmp_path / "worker.log"
