@@ -428,7 +428,46 @@ def _next_pending(request: HttpRequest, approval: Approval) -> Approval | None:
 def approval_detail(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
     approval = get_object_or_404(Approval, token_id=token_id)
     context = detail_context(request, approval)
+    context["confirm"] = _confirmation(request.GET.get("confirm"), context)
     return _render(request, "approvals/detail.html", "decision-panel", context)
+
+
+def _confirmation(verdict: str | None, context: dict[str, Any]) -> dict[str, Any] | None:
+    """What the page tells someone who followed an email's Approve or Reject link
+    (``?confirm=``, approvals.notify.messages.page_url). The link only opens the page: the
+    form's button (a POST with CSRF) decides. When this user may give that verdict now, the
+    form's first field takes the focus; otherwise the note says why there is nothing to
+    confirm. Any other value: nothing."""
+    if verdict not in (Verdict.APPROVE, Verdict.REJECT):
+        return None
+    my_vote = context["my_vote"]
+    blocked = context[f"{verdict}_blocked"]
+    verb = "approve" if verdict == Verdict.APPROVE else "reject"
+    if context["decision"] is not None:
+        why = "this approval is already decided: there is nothing to confirm."
+    elif not context["approval"].is_pending:
+        why = "this approval no longer waits for a decision: there is nothing to confirm."
+    elif context["expired_now"]:
+        why = "this approval has expired: it can no longer be decided."
+    elif my_vote is not None:
+        voted = "approved" if my_vote.verdict == Verdict.APPROVE else "rejected"
+        why = f"you already {voted} it: there is nothing more to confirm."
+    elif blocked:
+        why = f"you cannot {verb} it. {blocked}"
+    else:
+        why = ""
+        form = context[f"{verdict}_form"]
+        first = (
+            next(iter(form.schema_bound_fields), form["comment"])
+            if verdict == Verdict.APPROVE
+            else form["reason"]
+        )
+        # Read with the field it lands on: a screen reader says why the focus is there.
+        described = ["confirm-note"] + ([f"{first.auto_id}_helptext"] if first.help_text else [])
+        first.field.widget.attrs.update(
+            {"autofocus": True, "aria-describedby": " ".join(described)}
+        )
+    return {"verdict": verdict, "word": verb.capitalize(), "ready": not why, "why": why}
 
 
 def _decided(
