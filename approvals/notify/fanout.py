@@ -18,7 +18,6 @@ from approvals.models import Approval, ApprovalState, Decision
 from approvals.notify import messages, recipients
 from approvals.notify.environment import ensure_environment_channel
 from approvals.notify.models import Channel, ChannelKind, Event, Notification, Occurrence
-from approvals.policies import policy_for
 
 logger = logging.getLogger("approvals.notify")
 
@@ -33,15 +32,16 @@ def fan_out_due(limit: int = 50) -> int:
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+    audience = recipients.Audience()
     for pk in ids:
         try:
-            fan_out(pk)
+            fan_out(pk, audience)
         except Exception:
             logger.exception("notify: could not fan out occurrence %s", pk)
     return len(ids)
 
 
-def fan_out(occurrence_pk: int) -> int:
+def fan_out(occurrence_pk: int, audience: recipients.Audience | None = None) -> int:
     """Write the outbox rows of one occurrence; how many were written."""
     with transaction.atomic():
         occurrence = (
@@ -49,7 +49,7 @@ def fan_out(occurrence_pk: int) -> int:
         )
         if occurrence.fanned_out_at is not None:
             return 0
-        rows = _rows(occurrence)
+        rows = _rows(occurrence, audience or recipients.Audience())
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         occurrence.fanned_out_at = timezone.now()
         occurrence.save(update_fields=["fanned_out_at"])
@@ -63,16 +63,16 @@ def fan_out(occurrence_pk: int) -> int:
     return len(rows)
 
 
-def _rows(occurrence: Occurrence) -> list[Notification]:
+def _rows(occurrence: Occurrence, audience: recipients.Audience) -> list[Notification]:
     approval: Approval = occurrence.approval
     event = occurrence.event
     if event in _ASKING and approval.state != ApprovalState.PENDING:
         return []
-    policy = policy_for(approval)
+    policy = audience.policy_of(approval)
     decision = Decision.objects.filter(approval=approval).select_related("actor").first()
     facts = messages.Facts(event=event, approval=approval, policy=policy, decision=decision)
     rows: list[Notification] = []
-    people = recipients.people(event, approval, policy)
+    people = audience.people(event, approval, policy)
     if people:
         mail = messages.email(facts)
         for user in people:
@@ -80,7 +80,7 @@ def _rows(occurrence: Occurrence) -> list[Notification]:
                 _row(occurrence, f"user:{user.pk}", kind=ChannelKind.EMAIL, user=user,
                      address=user.email, mail=mail)
             )  # fmt: skip
-    for channel in recipients.channels(event, approval, policy):
+    for channel in audience.channels(event, approval, policy):
         rows.append(_channel_row(occurrence, channel, facts))
     return rows
 

@@ -20,15 +20,16 @@ from django.db.models import Q
 from approvals.models import Approval, ApprovalPolicy, Decision
 from approvals.notify.models import Channel, Event, Preferences
 from approvals.people import requester_accounts
-from approvals.policies import is_requester
+from approvals.policies import PolicyBook, is_requester
 
 
 def _mailable() -> Any:
     return get_user_model().objects.filter(is_active=True).exclude(email="")
 
 
-def deciders(approval: Approval, policy: ApprovalPolicy | None) -> list[Any]:
-    """Active users with an address who may approve ``approval`` under ``policy``."""
+def may_decide_under(policy: ApprovalPolicy | None) -> list[Any]:
+    """Active users with an address who may decide under ``policy`` (requesters included:
+    ``Audience.deciders`` leaves out the one who asked, where the policy says so)."""
     permission = Permission.objects.filter(
         codename="decide_approval", content_type__app_label="approvals"
     ).first()
@@ -39,10 +40,7 @@ def deciders(approval: Approval, policy: ApprovalPolicy | None) -> list[Any]:
     if policy is not None and policy.restrict_to_groups:
         # Superusers too, as deciding checks it: a policy naming groups is the list.
         users = users.filter(groups__in=list(policy.approver_groups.all()))
-    users = users.distinct()
-    if policy is None or not policy.allow_self_approval:
-        return [user for user in users if not is_requester(user=user, approval=approval)]
-    return list(users)
+    return list(users.distinct())
 
 
 def escalation_group_members(policy: ApprovalPolicy | None) -> list[Any]:
@@ -64,24 +62,65 @@ def admins() -> list[Any]:
     return list(_mailable().filter(is_superuser=True))
 
 
-def people(event: str, approval: Approval, policy: ApprovalPolicy | None) -> list[Any]:
-    """Whom to email about ``event``, choices honoured; empty when email is off."""
-    if not settings.NOTIFY_EMAIL:
-        return []
-    if event == Event.ESCALATED:
-        return _unique(escalation_group_members(policy))  # whatever they chose
-    if event in (Event.PENDING, Event.REMINDER):
-        found = deciders(approval, policy)
-    elif event == Event.DECIDED:
-        decision = Decision.objects.filter(approval=approval).only("actor_id").first()
-        found = requester(approval, not_=decision.actor_id if decision else None)
-    elif event == Event.EXPIRED:
-        found = requester(approval)
-    elif event == Event.DELIVERY_FAILED:
-        found = admins()
-    else:
+class Audience:
+    """Who hears what, read once for a batch of occurrences: the policies, each policy's
+    deciders, everyone's choices and the channels cost a few queries per batch, not per
+    approval (the first sync of a long queue fans out thousands at once)."""
+
+    def __init__(self) -> None:
+        self.book = PolicyBook()
+        self._deciders: dict[int | None, list[Any]] = {}
+        self._choices = {choice.user_id: choice for choice in Preferences.objects.all()}
+        self._channels = list(Channel.objects.filter(active=True).prefetch_related("policies"))
+
+    def policy_of(self, approval: Approval) -> ApprovalPolicy | None:
+        return self.book.policy_of(approval)
+
+    def people(self, event: str, approval: Approval, policy: ApprovalPolicy | None) -> list[Any]:
+        """Whom to email about ``event``, choices honoured; empty when email is off."""
+        if not settings.NOTIFY_EMAIL:
+            return []
+        if event == Event.ESCALATED:
+            return _unique(escalation_group_members(policy))  # whatever they chose
+        if event in (Event.PENDING, Event.REMINDER):
+            found = self.deciders(approval, policy)
+        elif event == Event.DECIDED:
+            decision = Decision.objects.filter(approval=approval).only("actor_id").first()
+            found = requester(approval, not_=decision.actor_id if decision else None)
+        elif event == Event.EXPIRED:
+            found = requester(approval)
+        elif event == Event.DELIVERY_FAILED:
+            found = admins()
+        else:
+            found = []
+        return [user for user in _unique(found) if self._wants(user, event)]
+
+    def deciders(self, approval: Approval, policy: ApprovalPolicy | None) -> list[Any]:
+        key = policy.pk if policy is not None else None
+        if key not in self._deciders:
+            self._deciders[key] = may_decide_under(policy)
+        users = self._deciders[key]
+        if policy is None or not policy.allow_self_approval:
+            return [user for user in users if not is_requester(user=user, approval=approval)]
+        return users
+
+    def _wants(self, user: Any, event: str) -> bool:
+        choice = self._choices.get(user.pk)
+        return choice is None or choice.wants(event)
+
+    def channels(
+        self, event: str, approval: Approval, policy: ApprovalPolicy | None
+    ) -> list[Channel]:
+        """The active channels that take ``event`` for this approval's task and policy."""
         found = []
-    return [user for user in _unique(found) if _choices(user).wants(event)]
+        for channel in self._channels:
+            if not channel.hears(event) or not channel.covers_task(approval.task_identifier):
+                continue
+            chosen = {p.pk for p in channel.policies.all()}
+            if chosen and (policy is None or policy.pk not in chosen):
+                continue
+            found.append(channel)
+        return found
 
 
 def _unique(users: Iterable[Any]) -> list[Any]:
@@ -94,21 +133,3 @@ def _unique(users: Iterable[Any]) -> list[Any]:
             seen.add(address)
             kept.append(user)
     return kept
-
-
-def _choices(user: Any) -> Preferences:
-    found = Preferences.objects.filter(user=user).first()
-    return found if found is not None else Preferences(user=user)
-
-
-def channels(event: str, approval: Approval, policy: ApprovalPolicy | None) -> list[Channel]:
-    """The active channels that take ``event`` for this approval's task and policy."""
-    found = []
-    for channel in Channel.objects.filter(active=True).prefetch_related("policies"):
-        if not channel.hears(event) or not channel.covers_task(approval.task_identifier):
-            continue
-        chosen = {p.pk for p in channel.policies.all()}
-        if chosen and (policy is None or policy.pk not in chosen):
-            continue
-        found.append(channel)
-    return found
