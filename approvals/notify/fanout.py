@@ -54,7 +54,7 @@ def fan_out(occurrence_pk: int, audience: recipients.Audience | None = None) -> 
         occurrence.fanned_out_at = timezone.now()
         occurrence.save(update_fields=["fanned_out_at"])
     if rows:
-        logger.info(
+        logger.debug(
             "notify: %s for %s: %d message(s)",
             occurrence.event,
             occurrence.approval.token_id,
