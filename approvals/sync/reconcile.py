@@ -960,6 +960,18 @@ def _create_announced(
     change.created += int(created)
 
 
+def carried_payload(run: Run) -> tuple[bool, Any]:
+    """``(True, payload)`` when ``run`` came with its payload: a retrieved run, or a row of the
+    realtime feed. A listed run has none, and an offloaded one (``application/store``) only
+    its path."""
+    if "payload" not in run.raw:
+        return False, None
+    kind = str(run.raw.get("payloadType") or "")
+    if kind.lower().startswith("application/store"):
+        return False, None
+    return True, run.payload
+
+
 # What an announcement may change on a known approval (the payload comes with the details).
 _ANNOUNCED_FIELDS = (
     "description",
@@ -996,17 +1008,30 @@ def _update_known(
         _announce(Kind.LEFT, approval)
         change.closed += 1
         return
+    # Written from a listing with its payload still to read (an unset run_updated_at): see
+    # docs/design.md, "Upstream budget".
+    unread = approval.run_updated_at is None
     if approval.run_status == status and approval.run_updated_at == run.updated_at:
         return
     fields: dict[str, Any] = {"run_status": status, "run_updated_at": run.updated_at}
     announcement = announced.get(approval.token_id)
+    carried, payload = carried_payload(run) if unread else (False, None)
     if announcement is not None:
         described = approval_fields(
-            run=run, token=None, announcement=announcement, payload=approval.payload
+            run=run,
+            token=None,
+            announcement=announcement,
+            payload=payload if carried else approval.payload,
         )
         fields.update({name: described[name] for name in _ANNOUNCED_FIELDS})
-        # The payload is not re-read here, so what was noted about it stays.
+        if carried:
+            # The feed's row (or a retrieved run) holds the payload the listing lacked: no
+            # call needed to read it.
+            fields["payload"] = described["payload"]
+        # Notes about the payload stay until it is read again.
         fields["upstream_notes"] = sorted({*approval.upstream_notes, *described["upstream_notes"]})
+    if unread and (announcement is None or not carried):
+        fields["run_updated_at"] = None  # still to read: the next full reconcile does
     changed = _differs(approval, fields)
     for name, value in fields.items():
         setattr(approval, name, value)

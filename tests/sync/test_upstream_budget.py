@@ -13,10 +13,11 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import Approval, ApprovalState
+from approvals.sync.follower import RealtimeFollower
 from approvals.sync.recent import sync_recent
-from approvals.sync.reconcile import sync_once
+from approvals.sync.reconcile import apply_run_change, sync_once
 from approvals.sync.worker import run_worker
-from approvals.trigger import Pacer, RateBudget, RetryPolicy, TriggerClient
+from approvals.trigger import Pacer, RateBudget, RetryPolicy, Run, TriggerClient
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -235,3 +236,68 @@ def test_a_tight_budget_puts_new_approvals_in_the_queue_and_their_payloads_later
     assert [_approval(ids["tokenId"]).payload for ids in runs] == [  # type: ignore[union-attr]
         {"n": n} for n in range(5)
     ]
+
+
+def test_the_realtime_feed_fills_payloads_left_for_later_without_a_call_per_run(
+    live_sandbox: Any,
+) -> None:
+    runs = [live_sandbox.start_run(payload={"n": n}) for n in range(5)]
+    live_sandbox.faults(rateLimit=4)
+    budget = RateBudget(reserve_fraction=0.5, sleep=lambda seconds: None)
+    with TriggerClient(
+        live_sandbox.secret_key, live_sandbox.url, retry=RetryPolicy(max_attempts=1), budget=budget
+    ) as client:
+        assert sync_once(client=client).deferred == 5
+    live_sandbox.faults(rateLimit=None)
+
+    def retrieved() -> int:
+        requests = live_sandbox.stats()["requests"]
+        return sum(int(n) for path, n in requests.items() if path.startswith("GET /api/v3/runs/"))
+
+    before = retrieved()
+    follower = RealtimeFollower()
+    follower.start()
+    try:
+        # The feed's first snapshot holds every tagged run with its payload.
+        wait_until(
+            lambda: all(
+                (a := _approval(ids["tokenId"])) is not None and a.payload == {"n": n}
+                for n, ids in enumerate(runs)
+            ),
+            timeout=10,
+        )
+    finally:
+        follower.stop()
+    assert retrieved() == before
+    # Read now: the next full reconcile has nothing left to fetch.
+    assert all(_approval(ids["tokenId"]).run_updated_at is not None for ids in runs)  # type: ignore[union-attr]
+    assert sync_once().deferred == 0
+    assert retrieved() == before
+
+
+def test_a_feed_row_without_an_announcement_leaves_the_payload_to_read(
+    live_sandbox: Any,
+) -> None:
+    """The listing's approval stays marked unread when the run's change cannot fill it, so
+    the full reconcile still reads it (the feed used to mark it read, payload missing)."""
+    ids = live_sandbox.start_run(payload={"n": 1})
+    live_sandbox.faults(rateLimit=2)
+    budget = RateBudget(reserve_fraction=0.5, sleep=lambda seconds: None)
+    with TriggerClient(
+        live_sandbox.secret_key, live_sandbox.url, retry=RetryPolicy(max_attempts=1), budget=budget
+    ) as client:
+        assert sync_once(client=client).deferred == 1
+    live_sandbox.faults(rateLimit=None)
+    approval = _approval(ids["tokenId"])
+    assert approval is not None
+    listed = Run(
+        id=approval.run_id, status="WAITING", task_identifier=approval.task_identifier,
+        created_at=timezone.now(), updated_at=timezone.now(), raw={"id": approval.run_id},
+    )  # fmt: skip
+    with TriggerClient(live_sandbox.secret_key, live_sandbox.url) as client:
+        apply_run_change(run=listed, client=client)
+    approval.refresh_from_db()
+    assert approval.run_updated_at is None and approval.payload is None
+    sync_once()
+    approval.refresh_from_db()
+    assert approval.payload == {"n": 1}
