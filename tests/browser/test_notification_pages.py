@@ -1,5 +1,6 @@
 """In Chromium, at 1280 and 390 px: the notification settings page, and an email's Approve link
-followed while signed out, signed in, and confirmed with the keyboard alone.
+followed while signed out, signed in, and confirmed with the keyboard alone; and, on the app
+served with its websockets, the link's note kept through live pushes until its form goes.
 
 Screenshots go to var/screenshots/ (git-ignored), for a person to look at.
 """
@@ -7,13 +8,17 @@ Screenshots go to var/screenshots/ (git-ignored), for a person to look at.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, Page, expect
 
-from approvals.models import Decision, Vote
+from approvals.models import Approval, Decision, Vote
 from approvals.notify.models import (
     ChannelKind,
     DeliveryStatus,
@@ -22,11 +27,13 @@ from approvals.notify.models import (
     Occurrence,
     Preferences,
 )
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import TIMEOUT_MS, sign_in
+from tests.browser.live_app import LiveApp, Reviewers, served_env
 from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_phone_layout import assert_fits, assert_on_screen
 from tests.factories import approval_for_sandbox_run, make_approval, make_decided_approval
-from tests.served import ROOT
+from tests.sandbox_server import RunningSandbox
+from tests.served import ROOT, database_url_of
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -212,3 +219,73 @@ def test_a_link_that_cannot_be_confirmed_says_why(
     expect(page.locator("#decision-panel")).to_contain_text("Rejected by rita")
     assert_accessible(page, axe_source, width)
     _shoot(page, "already-decided")
+
+
+# --- On the served app, with live pushes -----------------------------------------------------
+
+# A push follows a sync pass on a busy machine (see tests/browser/test_live_updates.py).
+LIVE_TIMEOUT_MS = 3 * TIMEOUT_MS
+
+
+@pytest.fixture
+def served(
+    transactional_db: None, live_sandbox: RunningSandbox, tmp_path: Path
+) -> Iterator[LiveApp]:
+    """The dashboard under uvicorn (websockets and all), as in test_live_updates.py."""
+    env = served_env(database_url=database_url_of(connection.settings_dict), sandbox=live_sandbox)
+    app = LiveApp(env=env, log_path=tmp_path / "uvicorn.log")
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+        print(app.log())
+
+
+@pytest.fixture
+def served_people(chromium: Browser, served: LiveApp) -> Iterator[Reviewers]:
+    people = Reviewers(browser=chromium, base_url=served.url)
+    try:
+        yield people
+    finally:
+        people.close()
+    assert people.problems == [], people.problems
+
+
+def _after_the_first_push(page: Page, frames: list[str]) -> None:
+    """Once the page's socket has brought the panel (each connection asks for every live
+    part, static/js/app.js): what it replaced is then in place again."""
+    deadline = time.monotonic() + LIVE_TIMEOUT_MS / 1000
+    while not any('id="decision-panel"' in frame for frame in frames):
+        assert time.monotonic() < deadline, "no push of the decision panel"
+        page.wait_for_timeout(25)  # lets Playwright take the socket's frames
+
+
+def test_the_note_stays_through_pushes_and_goes_with_its_form(
+    served_people: Reviewers,
+    live_sandbox: RunningSandbox,
+    reviewer: Any,
+    second_reviewer: Any,
+) -> None:
+    ids = live_sandbox.start_run(description="Deploy billing 2.4 to production")
+    wait_until(lambda: Approval.objects.filter(token_id=ids["tokenId"]).exists(), timeout=15)
+    page = served_people.sign_in("rita").new_page()
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(str(data))))
+    page.goto(f"/approvals/{ids['tokenId']}/?confirm=approve")
+    expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT_MS)
+    _after_the_first_push(page, frames)
+    note = page.locator("#confirm-note")
+    expect(note).to_be_visible()
+    expect(page.get_by_label("Comment")).to_be_focused()  # kept through the panel's swap
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_be_focused()
+
+    # Sam rejects it on his own page: Rita's panel loses its forms, and the note goes too.
+    other = served_people.sign_in("sam").new_page()
+    other.goto(f"/approvals/{ids['tokenId']}/")
+    other.get_by_label("Reason").fill("Not during the freeze")
+    other.get_by_role("button", name="Reject", exact=True).click()
+    expect(page.locator("#detail-state .state")).to_have_text("Rejected", timeout=LIVE_TIMEOUT_MS)
+    expect(note).to_be_hidden()
+    assert not Vote.objects.filter(actor=reviewer).exists()
