@@ -81,7 +81,7 @@ TYPED_TESTS := tests/hardening tests/live tests/browser/live_app.py tests/browse
 	tests/pages/test_error_pages.py tests/pages/test_no_dead_ends.py tests/browser/test_navigation.py \
 	tests/auth/test_authorization_matrix.py tests/auth/test_api_tokens_follow_their_user.py \
 	tests/sso tests/npm.py tests/browser/test_single_sign_on.py tests/browser/conftest.py tests/sync/test_upstream_budget.py tests/pages/test_needs_my_decision_in_sql.py tests/pages/test_next_pending_in_sql.py \
-	tests/auth/test_trusted_proxy.py tests/notify/test_settings_page.py tests/notify/test_confirm_links.py \
+	tests/auth/test_trusted_proxy.py tests/notify \
 	tests/browser/test_notification_pages.py
 
 lint: setup

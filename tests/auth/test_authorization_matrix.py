@@ -344,9 +344,7 @@ TABLE: dict[str, Entry] = {
     "": Entry(get=page(), post=each(NOT_ALLOWED)),
     "history/": Entry(get=page(), post=each(NOT_ALLOWED)),
     # Everyone chooses their own emails: a POST saves and comes back to the page.
-    "settings/notifications/": Entry(
-        get=page(), post=signed_in(to("{here}"), anonymous=SIGN_IN)
-    ),
+    "settings/notifications/": Entry(get=page(), post=signed_in(to("{here}"), anonymous=SIGN_IN)),
     "approvals/<path:token_id>/": Entry(get=page(), post=each(NOT_ALLOWED)),
     # A GET of an action goes to its page (approvals.action_pages), for anyone: the page
     # then asks for a sign-in. A signed-out POST is sent to sign in, and back to the page.
