@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from approvals.contract import is_valid_id, run_id_from_tags
-from approvals.models import Approval
+from approvals.models import Approval, ApprovalState
 from approvals.sync.budget import shared_budget
 from approvals.sync.reconcile import (
     SYNC_RETRY,
@@ -85,5 +85,46 @@ def _bring_in_new(upstream: _Upstream, now: datetime) -> None:
         # The run as the feed would have shown it: its announced tokens come in with it.
         change = apply_run_change(run=run, client=client, now=now)
         upstream.report.created += change.created
+        upstream.report.updated += change.updated
+        upstream.report.upstream_calls += change.upstream_calls
+
+
+def read_unread_payloads(*, client: TriggerClient | None = None, limit: int = 1000) -> SyncReport:
+    """The payloads a budget-tight pass left for later (pending approvals with an unset
+    ``run_updated_at``), one retrieve per run, for as long as the budget allows; the rest
+    stay for the next call. The realtime feed usually fills them first, from its rows, and
+    then this costs nothing: a full reconcile in its place would list the whole queue again.
+    Never raises for upstream trouble: the report carries the error."""
+    started = time.monotonic()
+    report = SyncReport()
+    run_ids = list(
+        Approval.objects.filter(state=ApprovalState.PENDING, run_updated_at__isnull=True)
+        .values_list("run_id", flat=True)
+        .distinct()[:limit]
+    )
+    try:
+        if client is None:
+            with trigger_client(retry=SYNC_RETRY, budget=shared_budget()) as owned:
+                _read_runs(_Upstream(owned, report), run_ids)
+        else:
+            _read_runs(_Upstream(client, report), run_ids)
+    except TriggerError as exc:
+        report.error = f"{type(exc).__name__}: {exc}"[:500]
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _read_runs(upstream: _Upstream, run_ids: list[str]) -> None:
+    client = upstream.client
+    for n, run_id in enumerate(run_ids):
+        if client.budget is not None and client.budget.wait_before_call() > 0:
+            upstream.report.deferred += len(run_ids) - n
+            return
+        try:
+            run = upstream.call(client.runs.retrieve, run_id)
+        except NotFoundError:
+            upstream.report.skipped += 1
+            continue
+        change = apply_run_change(run=run, client=client)
         upstream.report.updated += change.updated
         upstream.report.upstream_calls += change.upstream_calls

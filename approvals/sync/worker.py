@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
@@ -19,7 +21,7 @@ from approvals.notify.outbox import Notifier
 from approvals.sync.budget import TightBudgetLog, shared_budget
 from approvals.sync.follower import RealtimeFollower
 from approvals.sync.leader import LeaderLock, leader_lock
-from approvals.sync.recent import sync_recent
+from approvals.sync.recent import read_unread_payloads, sync_recent
 from approvals.sync.reconcile import SyncReport, sync_once
 from approvals.trigger import Pacer
 
@@ -57,19 +59,28 @@ class FullReconciles:
 
     Paced (``SYNC_FULL_CALLS_PER_MINUTE``), a full pass over a long queue takes minutes; on
     the worker's own thread it would hold up the passes for new tokens and the delivery
-    retries. The first one after start is not paced: the queue must be whole at once."""
+    retries. The first one after start is not paced: the queue must be whole at once. When a
+    pass left payloads for later (the budget was tight), only those are read once the bucket
+    has refilled (approvals.sync.recent.read_unread_payloads), not the whole queue again."""
 
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self.thread: threading.Thread | None = None
         self.next_due = 0.0
+        self.payloads_due: float | None = None
         self.first = True
 
     def due(self) -> bool:
-        busy = self.thread is not None and self.thread.is_alive()
-        return not busy and time.monotonic() >= self.next_due
+        if self.thread is not None and self.thread.is_alive():
+            return False
+        now = time.monotonic()
+        return now >= self.next_due or (self.payloads_due is not None and now >= self.payloads_due)
 
     def start(self) -> None:
+        if time.monotonic() < self.next_due:  # only the payloads are due
+            self.payloads_due = None
+            self._spawn(self._read_payloads)
+            return
         pacer = (
             None
             if self.first
@@ -78,19 +89,36 @@ class FullReconciles:
         )
         self.first = False
         self.next_due = time.monotonic() + settings.SYNC_FULL_INTERVAL_SECONDS
+        self.payloads_due = None
+        self._spawn(self._run, pacer)
+
+    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
         self.thread = threading.Thread(
-            target=self._run, args=(pacer,), name="approvals-full-reconcile", daemon=True
+            target=target, args=args, name="approvals-full-reconcile", daemon=True
         )
         self.thread.start()
 
+    def _later(self, report: SyncReport | None) -> None:
+        if report is not None and report.deferred:
+            # Payloads left for later: come back once the bucket has refilled.
+            wait = shared_budget().wait_before_call()
+            self.payloads_due = time.monotonic() + max(wait, settings.SYNC_INTERVAL_SECONDS)
+
     def _run(self, pacer: Pacer | None) -> None:
         try:
-            report = run_reconcile(pacer)
-            if report is not None and report.deferred:
-                # Payloads left for later: come back once the bucket has refilled, not in
-                # SYNC_FULL_INTERVAL_SECONDS.
-                wait = shared_budget().wait_before_call()
-                self.next_due = time.monotonic() + max(wait, settings.SYNC_INTERVAL_SECONDS)
+            self._later(run_reconcile(pacer))
+        finally:
+            connections.close_all()
+
+    def _read_payloads(self) -> None:
+        try:
+            close_old_connections()
+            report = read_unread_payloads()
+            log = logger.info if report.ok else logger.warning
+            log("sync: payloads left for later: %s", report.summary())
+            self._later(report)
+        except Exception:
+            logger.exception("sync: reading payloads left for later crashed")
         finally:
             connections.close_all()
 

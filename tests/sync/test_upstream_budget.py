@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from approvals.models import Approval, ApprovalState
 from approvals.sync.follower import RealtimeFollower
-from approvals.sync.recent import sync_recent
+from approvals.sync.recent import read_unread_payloads, sync_recent
 from approvals.sync.reconcile import apply_run_change, sync_once
 from approvals.sync.worker import run_worker
 from approvals.trigger import Pacer, RateBudget, RetryPolicy, Run, TriggerClient
@@ -301,3 +301,29 @@ def test_a_feed_row_without_an_announcement_leaves_the_payload_to_read(
     sync_once()
     approval.refresh_from_db()
     assert approval.payload == {"n": 1}
+
+
+def test_payloads_left_for_later_are_read_without_listing_the_queue_again(
+    live_sandbox: Any,
+) -> None:
+    runs = [live_sandbox.start_run(payload={"n": n}) for n in range(5)]
+    live_sandbox.faults(rateLimit=4)
+    budget = RateBudget(reserve_fraction=0.5, sleep=lambda seconds: None)
+    with TriggerClient(
+        live_sandbox.secret_key, live_sandbox.url, retry=RetryPolicy(max_attempts=1), budget=budget
+    ) as client:
+        assert sync_once(client=client).deferred == 5
+        # Still tight: nothing is read, and nothing is lost.
+        assert read_unread_payloads(client=client).deferred == 5
+    live_sandbox.faults(rateLimit=None)
+    before = live_sandbox.stats()["requests"]
+    report = read_unread_payloads()
+    after = live_sandbox.stats()["requests"]
+    assert report.ok and report.deferred == 0, report.summary()
+    assert [_approval(ids["tokenId"]).payload for ids in runs] == [  # type: ignore[union-attr]
+        {"n": n} for n in range(5)
+    ]
+    listed = [path for path in after if "GET /api/v1/" in path]
+    assert all(after[path] == before.get(path) for path in listed)  # no list call
+    assert report.upstream_calls == 5
+    assert read_unread_payloads().upstream_calls == 0  # nothing left to read
