@@ -97,6 +97,21 @@ class Approval(models.Model):
         )
 
 
+class SyncMark(models.Model):
+    """When the sync worker last did something any worker may rely on, by name: the last full
+    reconcile's start (``FULL_RECONCILE``). A worker starting right after another pass
+    (``sync_approvals --once``, a restart) then need not list the whole queue again at once
+    (docs/design.md, "Upstream budget")."""
+
+    FULL_RECONCILE = "full_reconcile"
+
+    name = models.CharField(max_length=50, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
 class Viewer(models.Model):
     """Someone with an approval's page open: one row per websocket (docs/live-updates.md,
     "Presence"). Rows are refreshed while the socket lives and deleted when it closes; a row
@@ -415,5 +430,5 @@ from approvals.notify.models import (  # noqa: E402
 
 __all__ = [
     "ApiToken", "Approval", "ApprovalPolicy", "Channel", "Decision", "Notification",
-    "Occurrence", "Preferences", "SsoIdentity", "Viewer", "Vote",
+    "Occurrence", "Preferences", "SsoIdentity", "SyncMark", "Viewer", "Vote",
 ]  # fmt: skip

@@ -32,7 +32,7 @@ from django.utils import timezone
 from approvals.contract import announcements, is_valid_id, run_id_from_tags
 from approvals.events import Kind, approval_changed
 from approvals.limits import SUMMARY_MAX
-from approvals.models import Approval, ApprovalState, Decision, DeliveryState
+from approvals.models import Approval, ApprovalState, Decision, DeliveryState, SyncMark
 from approvals.sync.budget import shared_budget
 from approvals.trigger import (
     MalformedResponseError,
@@ -798,6 +798,8 @@ def sync_once(
         else:
             plan = _read(_Upstream(client, report), now)
         _write(plan, report, now)
+        # The queue as of ``now`` is whole (payloads left for later aside).
+        SyncMark.objects.update_or_create(name=SyncMark.FULL_RECONCILE, defaults={"at": now})
     except TriggerError as exc:
         # The client's messages are redacted: they never contain the secret key.
         report.error = f"{type(exc).__name__}: {exc}"[:500]

@@ -15,8 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
+from django.utils import timezone
 
 from approvals.decisions import deliver_due
+from approvals.models import SyncMark
 from approvals.notify.outbox import Notifier
 from approvals.sync.budget import TightBudgetLog, shared_budget
 from approvals.sync.follower import RealtimeFollower
@@ -69,6 +71,14 @@ class FullReconciles:
         self.next_due = 0.0
         self.payloads_due: float | None = None
         self.first = True
+        age = last_full_reconcile_age()
+        if age is not None and age < settings.SYNC_FULL_INTERVAL_SECONDS:
+            # Another pass made the queue whole moments ago (``sync_approvals --once`` before
+            # start, a restart): the feed's snapshot and the passes for new tokens carry on
+            # from there, and the next full reconcile comes when its interval says.
+            self.next_due = time.monotonic() + settings.SYNC_FULL_INTERVAL_SECONDS - age
+            self.first = False
+            self.payloads_due = 0.0  # whatever that pass left for later
 
     def due(self) -> bool:
         if self.thread is not None and self.thread.is_alive():
@@ -125,6 +135,14 @@ class FullReconciles:
     def join(self, timeout: float) -> None:
         if self.thread is not None:
             self.thread.join(timeout)
+
+
+def last_full_reconcile_age() -> float | None:
+    """Seconds since any worker last started a full reconcile that finished; None: never."""
+    mark = SyncMark.objects.filter(name=SyncMark.FULL_RECONCILE).first()
+    if mark is None:
+        return None
+    return max(0.0, (timezone.now() - mark.at).total_seconds())
 
 
 def run_reconcile(pacer: Pacer | None) -> SyncReport | None:

@@ -327,3 +327,36 @@ def test_payloads_left_for_later_are_read_without_listing_the_queue_again(
     assert all(after[path] == before.get(path) for path in listed)  # no list call
     assert report.upstream_calls == 5
     assert read_unread_payloads().upstream_calls == 0  # nothing left to read
+
+
+def test_a_worker_started_right_after_a_full_pass_does_not_list_the_queue_again(
+    live_sandbox: Any, settings: Any
+) -> None:
+    """``sync_approvals --once`` and then the worker (the usual start), or a restart: the
+    queue was made whole moments ago, so the worker follows the feed and the new tokens, and
+    lists the whole queue when the full reconcile's interval says."""
+    settings.SYNC_FULL_INTERVAL_SECONDS = 3600
+    settings.NOTIFY_IN_WORKER = False
+    for n in range(3):
+        live_sandbox.start_run(payload={"n": n})
+    assert sync_once().ok
+
+    def count(path: str) -> int:
+        return int(live_sandbox.stats()["requests"].get(path, 0))
+
+    runs_listed = count("GET /api/v1/runs")
+    tokens_listed = count("GET /api/v1/waitpoints/tokens")
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker, kwargs={"interval": 0.2, "stop": stop, "realtime": True}, daemon=True
+    )
+    thread.start()
+    try:
+        # Several passes for new tokens, and a run created meanwhile comes in.
+        ids = live_sandbox.start_run(description="while the worker runs")
+        wait_until(lambda: _approval(ids["tokenId"]), timeout=5)
+        wait_until(lambda: count("GET /api/v1/waitpoints/tokens") >= tokens_listed + 5, timeout=10)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert count("GET /api/v1/runs") == runs_listed
