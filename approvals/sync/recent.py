@@ -27,7 +27,7 @@ from approvals.sync.reconcile import (
     _Upstream,
     apply_run_change,
 )
-from approvals.trigger import NotFoundError, TriggerClient, TriggerError
+from approvals.trigger import NotFoundError, TriggerClient, TriggerError, WaitpointToken
 from approvals.upstream import trigger_client
 
 
@@ -55,21 +55,27 @@ def sync_recent(*, client: TriggerClient | None = None, now: datetime | None = N
 
 def _bring_in_new(upstream: _Upstream, now: datetime) -> None:
     client = upstream.client
-    listed = [
-        token
-        for token in upstream.pages(
-            client.waitpoints.list_page,
-            status=["WAITING"],
-            tags=[settings.APPROVAL_TAG],
-            created_from=now - lookback(),
+    listed: list[WaitpointToken] = []
+    known: set[str] = set()
+    for page in upstream.page_lists(
+        client.waitpoints.list_page,
+        status=["WAITING"],
+        tags=[settings.APPROVAL_TAG],
+        created_from=now - lookback(),
+    ):
+        tokens = [t for t in page if t.status == "WAITING" and is_valid_id(t.id)]
+        listed.extend(tokens)
+        here = set(
+            Approval.objects.filter(token_id__in=[t.id for t in tokens]).values_list(
+                "token_id", flat=True
+            )
         )
-        if token.status == "WAITING" and is_valid_id(token.id)
-    ]
-    known = set(
-        Approval.objects.filter(token_id__in=[t.id for t in listed]).values_list(
-            "token_id", flat=True
-        )
-    )
+        known |= here
+        # Newest first (docs/trigger-v4.md, "Waitpoint tokens"): once a whole page is known,
+        # the older ones were seen by an earlier pass. Without this, a burst of thousands of
+        # new tokens cost every pass a page per hundred until they aged out of the lookback.
+        if len(here) == len(tokens):
+            break
     runs_done: set[str] = set()
     for token in listed:
         run_id = run_id_from_tags(token.tags)

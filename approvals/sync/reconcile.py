@@ -192,6 +192,11 @@ class _Upstream:
         return fn(*args, **kwargs)
 
     def pages(self, list_page: Callable[..., Page[T]], **filters: Any) -> Iterator[T]:
+        for items in self.page_lists(list_page, **filters):
+            yield from items
+
+    def page_lists(self, list_page: Callable[..., Page[T]], **filters: Any) -> Iterator[list[T]]:
+        """Each page's items, a page at a time: a caller may stop before the next call."""
         after: str | None = None
         seen: set[str] = set()
         while True:
@@ -199,7 +204,7 @@ class _Upstream:
             # The client skips unreadable items (and logs them); an approval whose token was
             # one of them is checked by retrieving it, like any other missing from the list.
             self.report.skipped += len(page.invalid)
-            yield from page.data
+            yield list(page.data)
             after = page.next
             if after is None:
                 return

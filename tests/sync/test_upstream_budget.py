@@ -360,3 +360,24 @@ def test_a_worker_started_right_after_a_full_pass_does_not_list_the_queue_again(
         stop.set()
         thread.join(timeout=10)
     assert count("GET /api/v1/runs") == runs_listed
+
+
+def test_after_a_burst_of_new_tokens_each_pass_lists_one_page_again(live_sandbox: Any) -> None:
+    """Newest first: once a whole page is known, the pass stops listing."""
+    for n in range(QUEUE):
+        live_sandbox.start_run(payload={"n": n})
+
+    def token_lists() -> int:
+        return int(live_sandbox.stats()["requests"].get("GET /api/v1/waitpoints/tokens", 0))
+
+    before = token_lists()
+    first = sync_recent()
+    assert first.ok and first.created == QUEUE, first.summary()
+    assert token_lists() - before == 3  # 230 tokens: three pages
+    before = token_lists()
+    again = sync_recent()
+    assert again.ok and again.created == 0
+    assert token_lists() - before == 1
+    # One more in the burst's window is still found, on the first page.
+    ids = live_sandbox.start_run(description="one more")
+    assert sync_recent().created == 1 and _approval(ids["tokenId"]) is not None
