@@ -29,7 +29,9 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py prepare_demo
 	@echo "Dashboard on http://$(HOST):$(PORT)/"
-	$(VENV)/bin/uvicorn approvals_site.asgi:application --host $(HOST) --port $(PORT) --lifespan on
+	@# Links in the demo's notifications point at this server unless APPROVALS_BASE_URL says otherwise.
+	APPROVALS_BASE_URL="$${APPROVALS_BASE_URL:-http://$(HOST):$(PORT)}" \
+		$(VENV)/bin/uvicorn approvals_site.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
 # Two legs, side by side. The whole suite runs on PostgreSQL (the system cluster on
 # 127.0.0.1:5432 unless DATABASE_URL says otherwise). Everything a user can do (pages, API,

@@ -19,3 +19,22 @@ DEFAULT_IGNORABLE = (
 )
 
 IGNORABLE = re.compile(f"[{DEFAULT_IGNORABLE}]")
+
+# What pages, emails and Slack messages show as escapes rather than as themselves: C0 and C1
+# controls (but tab and newline), DEL, the line and paragraph separators, and every
+# default-ignorable character: the bidirectional formatting characters that can make text
+# render in a different order than it reads (the "Trojan Source" trick), and the zero-width
+# characters, variation selectors and fillers that make two texts look the same, such as a
+# requester's address with one inside.
+SHOWN_ESCAPED = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{DEFAULT_IGNORABLE}]")
+
+
+def codepoint(match: re.Match[str]) -> str:
+    """A matched character as ``\\uXXXX`` (``\\UXXXXXXXX`` beyond the BMP)."""
+    point = ord(match.group())
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def escaped(text: str) -> str:
+    """``text`` with every character of ``SHOWN_ESCAPED`` written as its escape."""
+    return SHOWN_ESCAPED.sub(codepoint, text)

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import capfirst
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from django_htmx.middleware import HtmxDetails
 
 from approvals import people, queries
@@ -423,7 +423,7 @@ def _next_pending(request: HttpRequest, approval: Approval) -> Approval | None:
     return next_pending(form.rows(reviewer), after=approval, order=form.filters().order)
 
 
-@require_GET
+@require_safe
 @login_required
 def approval_detail(request: HtmxHttpRequest, token_id: str) -> HttpResponse:
     approval = get_object_or_404(Approval, token_id=token_id)

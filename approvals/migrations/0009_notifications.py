@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("webhook", "Webhook (signed JSON POST)"),
                             ("slack", "Slack (incoming webhook)"),
-                            ("email", "Email to an address (a team list)"),
+                            ("email", "Email"),
                         ],
                         max_length=20,
                     ),
@@ -168,7 +168,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("webhook", "Webhook (signed JSON POST)"),
                             ("slack", "Slack (incoming webhook)"),
-                            ("email", "Email to an address (a team list)"),
+                            ("email", "Email"),
                         ],
                         max_length=20,
                     ),

@@ -49,7 +49,8 @@ class ChannelForm(forms.ModelForm[Channel]):
     secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Webhooks: the key of X-Approvals-Signature. Write-only. ",
+        help_text="Webhooks only (Slack and email need none): the key of"
+        " X-Approvals-Signature. Write-only. ",
     )
 
     class Meta:
@@ -119,6 +120,11 @@ class ChannelAdmin(admin.ModelAdmin[Channel]):
             return False
         return super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.from_environment:
+            return False  # unset NOTIFY_WEBHOOK_URL to turn it off
+        return super().has_delete_permission(request, obj)
+
     @admin.display(description="target")
     def shown_target(self, obj: Channel) -> str:
         return masked(obj)
@@ -147,8 +153,7 @@ _SHOWN: list[str] = [
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin[Notification]):
     list_display = [
-        "created_at", "event", "recipient", "kind", "status", "attempts", "short_error",
-        "sent_at", "approval_link",
+        "created_at", "event", "recipient", "status", "attempts", "short_error", "approval_link",
     ]  # fmt: skip
     list_filter = ["status", "event", "kind", "created_at"]
     search_fields = ["address", "subject", "occurrence__approval__token_id", "channel__name"]
@@ -196,9 +201,10 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
             status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), leased_until=None
         )
         wake.set()
+        said = "1 message" if count == 1 else f"{count} messages"
         self.message_user(
             request,
-            f"{count} message(s) will be sent again, under the same delivery id.",
+            f"{said} will be sent again, each under its own delivery id as before.",
             messages.SUCCESS,
         )
 

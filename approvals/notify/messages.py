@@ -10,7 +10,6 @@ Django's templates, Slack's control characters are escaped, and the subject is o
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,21 +19,25 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from approvals.invisible import escaped
 from approvals.models import Approval, ApprovalPolicy, Decision, Verdict
 from approvals.notify.models import Event
 
 TITLE_MAX = 120
 TEXT_MAX = 2000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def _one_line(text: str, limit: int) -> str:
-    line = " ".join(_CONTROL.sub(" ", text).split())
+    """One line, invisible and bidi characters shown as escapes, as the pages show them
+    (approvals.invisible): a mail client must not render a description reversed."""
+    line = " ".join(escaped(text).split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _clip(text: str, limit: int = TEXT_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Several lines (newlines and tabs kept), shortened, invisible characters escaped."""
+    text = text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return escaped(text)
 
 
 def when(moment: datetime | None) -> str:
@@ -83,7 +86,7 @@ class Facts:
         if event == Event.PENDING:
             return "Waiting for your decision"
         if event == Event.REMINDER:
-            return f"Expires {when(self.approval.expires_at)}"
+            return f"Reminder: expires {when(self.approval.expires_at)}"
         if event == Event.ESCALATED:
             delay = _duration(self.policy.escalate_after if self.policy else None)
             return f"Escalated, undecided after {delay}" if delay else "Escalated"
@@ -109,10 +112,10 @@ class Facts:
             "title": self.title,
             "headline": self.headline,
             "description": _clip(approval.description),
-            "task": approval.task_identifier,
+            "task": _one_line(approval.task_identifier, 200),
             "requested_by": _one_line(approval.requested_by, 320),
             "expires": when(approval.expires_at),
-            "policy": self.policy.name if self.policy else "",
+            "policy": _one_line(self.policy.name, 200) if self.policy else "",
             "url": page_url(approval),
             "approve_url": page_url(approval, "approve"),
             "reject_url": page_url(approval, "reject"),
@@ -150,7 +153,7 @@ def webhook_body(facts: Facts, *, delivery_id: str, occurred_at: datetime) -> st
         "approval": {
             "token_id": approval.token_id,
             "run_id": approval.run_id,
-            "task": approval.task_identifier,
+            "task": _one_line(approval.task_identifier, 200),
             "description": approval.description,
             "requested_by": approval.requested_by,
             "state": approval.state,
@@ -181,12 +184,13 @@ def slack_body(facts: Facts) -> str:
     """A Block Kit message: what it is, the facts, and a button to the approval's page."""
     context = facts.context()
     fields = [
-        f"*Task*\n{_slack_text(_one_line(context['task'], 200)) or '—'}",
+        f"*Task*\n{_slack_text(context['task']) or '—'}",
         f"*Requested by*\n{_slack_text(context['requested_by']) or '—'}",
-        f"*Expires*\n{context['expires']}",
     ]
+    if facts.asks_for_decision:
+        fields.append(f"*Expires*\n{context['expires']}")
     if context["policy"]:
-        fields.append(f"*Policy*\n{_slack_text(_one_line(context['policy'], 200))}")
+        fields.append(f"*Policy*\n{_slack_text(context['policy'])}")
     description = context["description"] or facts.title
     blocks: list[dict[str, Any]] = [
         {

@@ -28,7 +28,7 @@ class Event(models.TextChoices):
 class ChannelKind(models.TextChoices):
     WEBHOOK = "webhook", "Webhook (signed JSON POST)"
     SLACK = "slack", "Slack (incoming webhook)"
-    EMAIL = "email", "Email to an address (a team list)"
+    EMAIL = "email", "Email"
 
 
 class Channel(models.Model):

@@ -31,12 +31,12 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-from approvals.invisible import DEFAULT_IGNORABLE
+from approvals.invisible import SHOWN_ESCAPED
 
 # The characters the ``visible`` template filter shows as escapes (approval_tags._INVISIBLE):
 # C0 and C1 controls but tab and newline, DEL, the line and paragraph separators, and every
 # default-ignorable character. tests/pages/test_readable_requests.py holds the two the same.
-INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{DEFAULT_IGNORABLE}]")
+INVISIBLE = SHOWN_ESCAPED
 
 ALLOWED_TAGS = frozenset(
     {

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from approvals import addresses, people
-from approvals.invisible import DEFAULT_IGNORABLE
+from approvals.invisible import SHOWN_ESCAPED, escaped
 from approvals.presentation import markdown, payload
 from approvals.presentation.entered import entered_values
 from approvals.queries import EXPIRING_SOON, trigger_run_url
@@ -25,17 +25,8 @@ from approvals.sync import NOTE_TEXT
 
 register = template.Library()
 
-# C0 and C1 controls (but tab and newline), DEL, the line and paragraph separators, and
-# every default-ignorable character: the bidirectional formatting characters that can make
-# text render in a different order than it reads (the "Trojan Source" trick), and the
-# zero-width characters, variation selectors and fillers that make two texts look the same,
-# such as a requester's address with one inside.
-_INVISIBLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{DEFAULT_IGNORABLE}]")
-
-
-def _codepoint(match: re.Match[str]) -> str:
-    point = ord(match.group())
-    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+# Shown as escapes: approvals.invisible.SHOWN_ESCAPED says which and why.
+_INVISIBLE = SHOWN_ESCAPED
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -53,7 +44,7 @@ def visible(value: Any) -> str:
     (``\\UXXXXXXXX`` beyond the BMP)."""
     if value is None:
         return ""
-    return _INVISIBLE.sub(_codepoint, str(value))
+    return escaped(str(value))
 
 
 @register.filter

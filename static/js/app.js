@@ -183,6 +183,9 @@
     });
     var active = document.activeElement;
     if (active && active.id) saved.focus = { id: active.id, start: active.selectionStart, end: active.selectionEnd };
+    // Focus on something without an id in the decision panel (the outcome after deciding, a
+    // button): the push replaces it, and the keyboard must not fall back to the top of the page.
+    saved.inPanel = !!(active && !active.id && active.closest && active.closest("#decision-panel"));
     // The outcome of the reviewer's own decision ("Approved: Trigger.dev has resumed the
     // run") comes only in the answer to their request: pushes must not wipe it.
     // It is kept while the panel still shows the same decision and votes; an error ("please
@@ -210,6 +213,12 @@
         panel.getAttribute("data-state") === saved.panelState) {
       var heading = panel.querySelector("h2");
       if (heading) heading.insertAdjacentElement("afterend", saved.outcome);
+    }
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (saved.inPanel && lost && panel) {
+      var spot = panel.querySelector("[data-outcome]") || panel;
+      if (!/^(INPUT|TEXTAREA|SELECT|BUTTON|A)$/.test(spot.tagName)) spot.setAttribute("tabindex", "-1");
+      spot.focus({ preventScroll: true });
     }
     if (saved.focus && document.activeElement !== document.getElementById(saved.focus.id)) {
       var elt = document.getElementById(saved.focus.id);

@@ -289,3 +289,34 @@ def test_the_note_stays_through_pushes_and_goes_with_its_form(
     expect(page.locator("#detail-state .state")).to_have_text("Rejected", timeout=LIVE_TIMEOUT_MS)
     expect(note).to_be_hidden()
     assert not Vote.objects.filter(actor=reviewer).exists()
+
+
+def test_the_keyboard_stays_on_the_outcome_through_the_push_after_deciding(
+    served_people: Reviewers, live_sandbox: RunningSandbox, reviewer: Any
+) -> None:
+    """Enter on Approve: the outcome takes the keyboard, and the push that follows (the
+    decision reaches every open page) does not send it back to the top of the page."""
+    ids = live_sandbox.start_run(description="Deploy billing 2.5 to production")
+    wait_until(lambda: Approval.objects.filter(token_id=ids["tokenId"]).exists(), timeout=15)
+    page = served_people.sign_in("rita").new_page()
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(str(data))))
+    page.goto(f"/approvals/{ids['tokenId']}/?confirm=approve")
+    expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT_MS)
+    _after_the_first_push(page, frames)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_be_focused()
+    pushed = len(frames)
+    page.keyboard.press("Enter")
+    outcome = page.locator("#decision-panel [data-outcome]")
+    expect(outcome).to_be_focused(timeout=LIVE_TIMEOUT_MS)
+    # The push of the decided panel arrives, and the keyboard is still on the outcome.
+    deadline = time.monotonic() + LIVE_TIMEOUT_MS / 1000
+    while not any('id="decision-panel"' in f for f in frames[pushed:]):
+        assert time.monotonic() < deadline, "no push after the decision"
+        page.wait_for_timeout(25)
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.closest('#decision-panel') !== null",
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    assert page.evaluate("document.activeElement !== document.body")

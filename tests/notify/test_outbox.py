@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from approvals.notify.fanout import fan_out_due
@@ -182,10 +182,15 @@ def test_a_slow_receiver_does_not_hold_up_the_others(
         notifier = Notifier().start()
         try:
             record(make_approval().pk, Event.PENDING)
-            # The quick webhook and the email arrive while the slow one still holds its request.
-            wait_until(lambda: receiver.requests and mailbox.to("alice@example.com"), timeout=10)
-            assert slow.requests and not release.is_set()
-            assert Notification.objects.filter(status=DeliveryStatus.SENDING).count() == 1
+            # The quick webhook and the email are sent while the slow one holds its request.
+            sent = Notification.objects.filter(status=DeliveryStatus.SENT)
+            wait_until(lambda: sent.count() == 2 and slow.requests, timeout=10)
+            assert set(sent.values_list("recipient_key", flat=True)) == {
+                f"channel:{Channel.objects.get(name='quick').pk}",
+                f"user:{User.objects.get(username='alice').pk}",
+            }
+            held = Notification.objects.get(channel__name="slow")
+            assert held.status == DeliveryStatus.SENDING
             release.set()
             wait_until(
                 lambda: Notification.objects.filter(status=DeliveryStatus.SENT).count() == 3,
@@ -232,3 +237,20 @@ def test_the_environment_webhook_is_a_channel_kept_in_step(
     environment.forget()
     environment.ensure_environment_channel()
     assert not Channel.objects.get(from_environment=True).active
+
+
+def test_bidi_and_invisible_characters_are_shown_as_escapes_not_obeyed(
+    mailbox: Mailbox, receiver: Receiver, reviewers_group: Group
+) -> None:
+    """A description written to render reversed ("Trojan Source") reads in an email and in
+    Slack as the pages show it: the control characters as visible escapes."""
+    person("alice", reviewers_group)
+    Channel.objects.create(name="slack", kind=ChannelKind.SLACK, target=receiver.url)
+    approval = make_approval(description="Pay \u202eexe.gpj\u202c invoice\u200b now")
+    record(approval.pk, Event.PENDING)
+    send_all()
+    [mail] = mailbox.to("alice@example.com")
+    slack = receiver.requests[0].body.decode()
+    for text in (str(mail.message["Subject"]), mail.text, mail.html, json.loads(slack)["text"]):
+        assert "\u202e" not in text and "\u200b" not in text
+        assert "Pay \\u202eexe.gpj\\u202c invoice\\u200b now" in text

@@ -80,7 +80,7 @@ def test_reminder_escalation_and_expiry_follow_the_sandbox_clock(
     assert expiry is not None
     assert subjects(mailbox, "alice@example.com") == [
         "Waiting for your decision",
-        f"Expires {expiry:%Y-%m-%d %H:%M} UTC",
+        f"Reminder: expires {expiry:%Y-%m-%d %H:%M} UTC",
     ]
 
     # Past the timeout: the sync sees the token time out; the requester hears of it.
