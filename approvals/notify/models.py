@@ -145,8 +145,10 @@ class Notification(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # SET_NULL: deleting a channel keeps the record of what was sent to it; whatever it had
+    # not sent yet is cancelled (approvals.notify.outbox).
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     kind = models.CharField(max_length=20, choices=ChannelKind.choices)
     address = models.CharField(max_length=320, blank=True, help_text="Email: the recipient")
@@ -184,6 +186,8 @@ class Notification(models.Model):
     def recipient_label(self) -> str:
         if self.channel_id is not None and self.channel is not None:
             return f"channel {self.channel.name}"
+        if self.kind != ChannelKind.EMAIL or self.recipient_key.startswith("channel:"):
+            return "a channel since removed"
         return self.address
 
     def targets(self) -> Any:

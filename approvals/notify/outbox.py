@@ -69,6 +69,7 @@ def due(now: datetime | None = None) -> dict[str, list[int]]:
     )
     by_receiver: dict[str, list[int]] = {}
     for pk, channel_id in rows:
+        # (A removed channel's rows go with the emails: they are only cancelled, at once.)
         by_receiver.setdefault(f"channel:{channel_id}" if channel_id else "email", []).append(pk)
     return by_receiver
 
@@ -93,6 +94,9 @@ def send_rows(ids: list[int]) -> int:
 def _send_one(row: Notification) -> int:
     if row.channel is not None and not row.channel.active:
         _finish(row, DeliveryStatus.CANCELLED, "the channel was turned off")
+        return 0
+    if row.channel is None and row.recipient_key.startswith("channel:"):
+        _finish(row, DeliveryStatus.CANCELLED, "the channel was removed")
         return 0
     try:
         senders.send(row)

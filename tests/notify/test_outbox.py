@@ -254,3 +254,21 @@ def test_bidi_and_invisible_characters_are_shown_as_escapes_not_obeyed(
     for text in (str(mail.message["Subject"]), mail.text, mail.html, json.loads(slack)["text"]):
         assert "\u202e" not in text and "\u200b" not in text
         assert "Pay \\u202eexe.gpj\\u202c invoice\\u200b now" in text
+
+
+def test_a_removed_channel_keeps_its_record_and_cancels_the_rest(receiver: Receiver) -> None:
+    channel = webhook(receiver)
+    approval = make_approval()
+    record(approval.pk, Event.PENDING)
+    send_all()
+    record(approval.pk, Event.REMINDER)
+    fan_out_due()
+    channel.delete()
+    send_all()
+    sent, cancelled = Notification.objects.order_by("created_at", "pk")
+    assert (sent.status, sent.recipient_label) == (DeliveryStatus.SENT, "a channel since removed")
+    assert (cancelled.status, cancelled.last_error) == (
+        DeliveryStatus.CANCELLED,
+        "the channel was removed",
+    )
+    assert len(receiver.requests) == 1
