@@ -127,6 +127,10 @@ NOTIFY_DELIVERY_FAILED_MINUTES = env_float("NOTIFY_DELIVERY_FAILED_MINUTES", 15.
 # The worker's safety net announces changes whose event was lost (a process died between the
 # commit and the event) if they are at most this old.
 NOTIFY_CATCH_UP_MINUTES = env_float("NOTIFY_CATCH_UP_MINUTES", 60.0, minimum=0)
+# Whether the approvals found by the very first sync (the backlog already waiting when the
+# dashboard is connected) are announced: off in production (hundreds of emails per reviewer
+# at once), on in the demo so its seeded approvals show what a notification looks like.
+NOTIFY_FIRST_SYNC = env_bool("NOTIFY_FIRST_SYNC", TRIGGER_USES_SANDBOX)
 # Whether the sync worker's leader sends notifications (off only in tests that drive the
 # outbox themselves).
 NOTIFY_IN_WORKER = env_bool("NOTIFY_IN_WORKER", True)

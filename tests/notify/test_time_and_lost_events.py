@@ -144,3 +144,28 @@ def test_the_sweep_announces_what_a_lost_event_left_unsaid(
     ]
     assert fresh.token_id in mailbox.to("alice@example.com")[0].text
     assert Notification.objects.get().status == DeliveryStatus.SENT
+
+
+def test_the_backlog_found_by_the_first_sync_is_not_announced_and_what_follows_is(
+    live_sandbox: Any, mailbox: Mailbox, reviewers_group: Group, settings: Any, monkeypatch: Any
+) -> None:
+    """Connecting the dashboard to a Trigger.dev with approvals already waiting must not mail
+    every reviewer once per waiting approval (NOTIFY_FIRST_SYNC off, as in production)."""
+    from approvals.notify import occurrences
+
+    settings.NOTIFY_FIRST_SYNC = False
+    settings.NOTIFY_REMINDER_MINUTES = 0
+    monkeypatch.setattr(occurrences, "_first_sync_done", False)
+    person("alice", reviewers_group)
+    backlog = [live_sandbox.start_run(description=f"old {n}") for n in range(3)]
+    assert sync_once().created == 3
+    sweep.sweep()  # nor does the safety net announce them later
+    deliver()
+    assert mailbox.to("alice@example.com") == []
+    assert Occurrence.objects.filter(event=Event.PENDING).count() == len(backlog)
+
+    fresh = live_sandbox.start_run(description="new after the first sync")
+    assert sync_once().created == 1
+    deliver()
+    [mail] = mailbox.to("alice@example.com")
+    assert fresh["tokenId"] in mail.text
