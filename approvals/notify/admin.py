@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from approvals.notify import senders
 from approvals.notify.models import (
     Channel,
     ChannelKind,
@@ -113,6 +114,19 @@ class ChannelAdmin(admin.ModelAdmin[Channel]):
     list_filter = ["kind", "active"]
     search_fields = ["name"]
     filter_horizontal = ["policies"]
+    actions = ["send_test"]
+
+    @admin.action(description="Send a test message (event “ping”) now")
+    def send_test(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        """Try the selected channels while the admin waits (each at most
+        NOTIFY_TIMEOUT_SECONDS): what a receiver answered, in words without its URL."""
+        for channel in queryset.order_by("name")[:10]:
+            try:
+                senders.send_test(channel)
+            except senders.SendFailed as exc:
+                self.message_user(request, f"Channel “{channel.name}”: {exc}.", messages.ERROR)
+            else:
+                self.message_user(request, f"Channel “{channel.name}”: the test message was taken.")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # The environment owns its channel (approvals.notify.environment).

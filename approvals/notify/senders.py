@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import smtplib
+import uuid
+from typing import Any
 
 import httpx
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils import timezone
 
-from approvals.notify.models import ChannelKind, Notification
+from approvals.notify.models import Channel, ChannelKind, Notification
 
 USER_AGENT = "approvals-dashboard-notifications/1"
+# The event of a test message (the admin's "Send a test message"): not about any approval.
+PING = "ping"
 
 
 class SendFailed(Exception):
@@ -31,28 +37,49 @@ def signature(secret: str, body: bytes) -> str:
 
 def send(row: Notification) -> None:
     if row.kind == ChannelKind.EMAIL:
-        _send_email(row)
+        mail(
+            row.address, row.subject, row.body, row.html, event=row.event, delivery=row.delivery_id
+        )
     elif row.channel is None:
         raise SendFailed("its channel was removed")
     else:
-        _post(row)
+        post(row.channel, row.body.encode(), event=row.event, delivery=row.delivery_id)
 
 
-def _send_email(row: Notification) -> None:
+def send_test(channel: Channel) -> None:
+    """A test message to ``channel`` now (the admin's "Send a test message"), outside the
+    outbox: event ``ping``, a fresh delivery id, signed like every other."""
+    delivery = uuid.uuid4()
+    text = "A test message from the approval dashboard: this channel is set up."
+    if channel.kind == ChannelKind.EMAIL:
+        mail(channel.target, "Test message from the approval dashboard", text, "",
+             event=PING, delivery=delivery)  # fmt: skip
+        return
+    if channel.kind == ChannelKind.SLACK:
+        body: dict[str, Any] = {"text": text}
+    else:
+        body = {"id": str(delivery), "event": PING, "occurred_at": timezone.now().isoformat(),
+                "message": text, "approval": None, "decision": None}  # fmt: skip
+    post(channel, json.dumps(body).encode(), event=PING, delivery=delivery)
+
+
+def mail(
+    address: str, subject: str, text: str, html: str, *, event: str, delivery: uuid.UUID
+) -> None:
     message = EmailMultiAlternatives(
-        subject=row.subject,
-        body=row.body,
-        to=[row.address],
+        subject=subject,
+        body=text,
+        to=[address],
         headers={
             # The same on every retry: a mailbox (or a person) can tell a repeat.
-            "Message-ID": f"<{row.delivery_id}@approvals.dashboard>",
-            "X-Approvals-Event": row.event,
-            "X-Approvals-Delivery": str(row.delivery_id),
+            "Message-ID": f"<{delivery}@approvals.dashboard>",
+            "X-Approvals-Event": event,
+            "X-Approvals-Delivery": str(delivery),
         },
         connection=get_connection(timeout=settings.NOTIFY_TIMEOUT_SECONDS),
     )
-    if row.html:
-        message.attach_alternative(row.html, "text/html")
+    if html:
+        message.attach_alternative(html, "text/html")
     try:
         message.send()
     except smtplib.SMTPRecipientsRefused as exc:
@@ -64,15 +91,12 @@ def _send_email(row: Notification) -> None:
         raise SendFailed(f"could not reach the mail server: {type(exc).__name__}") from None
 
 
-def _post(row: Notification) -> None:
-    channel = row.channel
-    assert channel is not None
-    body = row.body.encode()
+def post(channel: Channel, body: bytes, *, event: str, delivery: uuid.UUID) -> None:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "X-Approvals-Event": row.event,
-        "X-Approvals-Delivery": str(row.delivery_id),
+        "X-Approvals-Event": event,
+        "X-Approvals-Delivery": str(delivery),
     }
     if channel.kind == ChannelKind.WEBHOOK and channel.secret:
         headers["X-Approvals-Signature"] = signature(channel.secret, body)

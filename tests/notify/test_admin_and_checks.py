@@ -4,6 +4,9 @@ channel read-only, "Send again now") and the start-up checks (docs/notifications
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +27,7 @@ from approvals.notify.models import (
     Occurrence,
 )
 from tests.factories import make_approval
+from tests.notify.parts import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/very-secret-part"
@@ -150,3 +154,28 @@ def test_send_again_puts_failed_messages_back_under_the_same_id(admin_client: Cl
     before = row.delivery_id
     row.refresh_from_db()
     assert (row.status, row.delivery_id) == (DeliveryStatus.PENDING, before)
+
+
+def test_send_a_test_message_reports_what_each_receiver_answered(admin_client: Client) -> None:
+    answers = iter([204, 500])
+    receiver = Receiver(answer=lambda request: next(answers)).start()
+    try:
+        good = Channel.objects.create(
+            name="a-good", kind=ChannelKind.WEBHOOK, target=receiver.url, secret="k"
+        )
+        bad = Channel.objects.create(name="b-bad", kind=ChannelKind.SLACK, target=receiver.url)
+        page = admin_client.post(
+            "/admin/approvals/channel/",
+            {"action": "send_test", "_selected_action": [good.pk, bad.pk]},
+            follow=True,
+        ).content.decode()
+    finally:
+        receiver.stop()
+    assert "Channel “a-good”: the test message was taken." in page
+    assert "Channel “b-bad”: the receiver answered HTTP 500." in page
+    ping, slack = receiver.requests
+    assert ping.headers["x-approvals-event"] == "ping"
+    expected = "sha256=" + hmac.new(b"k", ping.body, hashlib.sha256).hexdigest()
+    assert ping.headers["x-approvals-signature"] == expected
+    assert json.loads(ping.body)["event"] == "ping" and "text" in json.loads(slack.body)
+    assert not Notification.objects.exists()  # outside the outbox
