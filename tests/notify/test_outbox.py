@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from approvals.decisions import decide
 from approvals.notify.fanout import fan_out_due
 from approvals.notify.models import Channel, ChannelKind, DeliveryStatus, Event, Notification
 from approvals.notify.occurrences import record
@@ -272,3 +273,36 @@ def test_a_removed_channel_keeps_its_record_and_cancels_the_rest(receiver: Recei
         "the channel was removed",
     )
     assert len(receiver.requests) == 1
+
+
+def test_a_hanging_receiver_never_holds_up_a_decision(
+    receiver: Receiver, reviewers_group: Group, settings: Any
+) -> None:
+    """While the sender waits on a receiver that does not answer, a reviewer decides: the
+    decision is recorded (and its own event noted) without waiting for that receiver."""
+    settings.NOTIFY_TIMEOUT_SECONDS = 60
+    settings.NOTIFY_POLL_SECONDS = 0.05
+    settings.NOTIFY_REMINDER_MINUTES = 0
+    release = threading.Event()
+    hanging = Receiver(answer=lambda request: 204 if release.wait(60) else 500).start()
+    try:
+        webhook(hanging, "hanging")
+        rita = person("rita", reviewers_group)
+        approval = make_approval()
+        notifier = Notifier().start()
+        try:
+            record(approval.pk, Event.PENDING)
+            wait_until(lambda: hanging.requests, timeout=10)  # the sender now waits on it
+            result = decide(
+                token_id=approval.token_id, actor=rita, verdict="reject", comment="no",
+                deliver_now=False,
+            )  # fmt: skip
+            assert result.decision is not None and not release.is_set()
+            assert approval.notification_events.filter(event=Event.DECIDED).exists()
+            held = Notification.objects.get(event=Event.PENDING, channel__name="hanging")
+            assert held.status == DeliveryStatus.SENDING
+        finally:
+            release.set()
+            notifier.stop()
+    finally:
+        hanging.stop()
