@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import fnmatch
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -189,7 +188,3 @@ class Notification(models.Model):
         if self.kind != ChannelKind.EMAIL or self.recipient_key.startswith("channel:"):
             return "a channel since removed"
         return self.address
-
-    def targets(self) -> Any:
-        """What one slow receiver can hold up: its own messages only (approvals.notify.outbox)."""
-        return f"channel:{self.channel_id}" if self.channel_id else "email"

@@ -8,7 +8,6 @@ this leaves the change unannounced; the worker's sweep finds it (approvals.notif
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from django.conf import settings
@@ -17,8 +16,6 @@ from django.utils import timezone
 from approvals.events import ApprovalEvent, Kind
 from approvals.models import Approval, ApprovalState, SyncMark
 from approvals.notify.models import Event, Occurrence
-
-logger = logging.getLogger("approvals.notify")
 
 _BY_KIND = {Kind.APPEARED: Event.PENDING, Kind.DECIDED: Event.DECIDED}
 

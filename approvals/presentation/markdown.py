@@ -33,9 +33,8 @@ from markdown_it.utils import EnvType, OptionsDict
 
 from approvals.invisible import SHOWN_ESCAPED
 
-# The characters the ``visible`` template filter shows as escapes (approval_tags._INVISIBLE):
-# C0 and C1 controls but tab and newline, DEL, the line and paragraph separators, and every
-# default-ignorable character. tests/pages/test_readable_requests.py holds the two the same.
+# The characters the ``visible`` template filter shows as escapes: one definition,
+# approvals.invisible.SHOWN_ESCAPED (tests/pages/test_readable_requests.py checks both agree).
 INVISIBLE = SHOWN_ESCAPED
 
 ALLOWED_TAGS = frozenset(

@@ -13,6 +13,7 @@ feed's, and the full reconcile's when the feed was down.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -38,15 +39,21 @@ def lookback() -> timedelta:
 def sync_recent(*, client: TriggerClient | None = None, now: datetime | None = None) -> SyncReport:
     """List the tokens created since ``now - lookback()`` and add the unknown ones. Never
     raises for upstream trouble: the report carries the error."""
+    moment = now or timezone.now()
+    return _reported(client, lambda upstream: _bring_in_new(upstream, moment))
+
+
+def _reported(client: TriggerClient | None, work: Callable[[_Upstream], None]) -> SyncReport:
+    """``work`` with the given client (or the worker's own, within the shared budget), timed
+    and counted in a report; an upstream failure is the report's error, not an exception."""
     started = time.monotonic()
-    now = now or timezone.now()
     report = SyncReport()
     try:
         if client is None:
             with trigger_client(retry=SYNC_RETRY, budget=shared_budget()) as owned:
-                _bring_in_new(_Upstream(owned, report), now)
+                work(_Upstream(owned, report))
         else:
-            _bring_in_new(_Upstream(client, report), now)
+            work(_Upstream(client, report))
     except TriggerError as exc:
         report.error = f"{type(exc).__name__}: {exc}"[:500]
     report.seconds = time.monotonic() - started
@@ -101,23 +108,12 @@ def read_unread_payloads(*, client: TriggerClient | None = None, limit: int = 10
     stay for the next call. The realtime feed usually fills them first, from its rows, and
     then this costs nothing: a full reconcile in its place would list the whole queue again.
     Never raises for upstream trouble: the report carries the error."""
-    started = time.monotonic()
-    report = SyncReport()
     run_ids = list(
         Approval.objects.filter(state=ApprovalState.PENDING, run_updated_at__isnull=True)
         .values_list("run_id", flat=True)
         .distinct()[:limit]
     )
-    try:
-        if client is None:
-            with trigger_client(retry=SYNC_RETRY, budget=shared_budget()) as owned:
-                _read_runs(_Upstream(owned, report), run_ids)
-        else:
-            _read_runs(_Upstream(client, report), run_ids)
-    except TriggerError as exc:
-        report.error = f"{type(exc).__name__}: {exc}"[:500]
-    report.seconds = time.monotonic() - started
-    return report
+    return _reported(client, lambda upstream: _read_runs(upstream, run_ids))
 
 
 def _read_runs(upstream: _Upstream, run_ids: list[str]) -> None:

@@ -25,7 +25,7 @@ from approvals.sync import NOTE_TEXT
 
 register = template.Library()
 
-# Shown as escapes: approvals.invisible.SHOWN_ESCAPED says which and why.
+# The characters ``visible`` shows as escapes: approvals.invisible.SHOWN_ESCAPED says which and why.
 _INVISIBLE = SHOWN_ESCAPED
 
 

@@ -261,6 +261,19 @@ def _after_the_first_push(page: Page, frames: list[str]) -> None:
         page.wait_for_timeout(25)  # lets Playwright take the socket's frames
 
 
+def _rita_follows_the_approve_link(people: Reviewers, token_id: str) -> tuple[Page, list[str]]:
+    """Rita opens an email's Approve link on the served app, once the approval is in and the
+    page's socket has brought its first push; the socket's frames keep coming in ``frames``."""
+    wait_until(lambda: Approval.objects.filter(token_id=token_id).exists(), timeout=15)
+    page = people.sign_in("rita").new_page()
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(str(data))))
+    page.goto(f"/approvals/{token_id}/?confirm=approve")
+    expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT_MS)
+    _after_the_first_push(page, frames)
+    return page, frames
+
+
 def test_the_note_stays_through_pushes_and_goes_with_its_form(
     served_people: Reviewers,
     live_sandbox: RunningSandbox,
@@ -268,13 +281,7 @@ def test_the_note_stays_through_pushes_and_goes_with_its_form(
     second_reviewer: Any,
 ) -> None:
     ids = live_sandbox.start_run(description="Deploy billing 2.4 to production")
-    wait_until(lambda: Approval.objects.filter(token_id=ids["tokenId"]).exists(), timeout=15)
-    page = served_people.sign_in("rita").new_page()
-    frames: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(str(data))))
-    page.goto(f"/approvals/{ids['tokenId']}/?confirm=approve")
-    expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT_MS)
-    _after_the_first_push(page, frames)
+    page, frames = _rita_follows_the_approve_link(served_people, ids["tokenId"])
     note = page.locator("#confirm-note")
     expect(note).to_be_visible()
     expect(page.get_by_label("Comment")).to_be_focused()  # kept through the panel's swap
@@ -297,13 +304,7 @@ def test_the_keyboard_stays_on_the_outcome_through_the_push_after_deciding(
     """Enter on Approve: the outcome takes the keyboard, and the push that follows (the
     decision reaches every open page) does not send it back to the top of the page."""
     ids = live_sandbox.start_run(description="Deploy billing 2.5 to production")
-    wait_until(lambda: Approval.objects.filter(token_id=ids["tokenId"]).exists(), timeout=15)
-    page = served_people.sign_in("rita").new_page()
-    frames: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(str(data))))
-    page.goto(f"/approvals/{ids['tokenId']}/?confirm=approve")
-    expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_TIMEOUT_MS)
-    _after_the_first_push(page, frames)
+    page, frames = _rita_follows_the_approve_link(served_people, ids["tokenId"])
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Approve", exact=True)).to_be_focused()
     pushed = len(frames)

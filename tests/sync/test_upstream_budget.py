@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -238,15 +239,23 @@ def test_a_tight_budget_puts_new_approvals_in_the_queue_and_their_payloads_later
     ]
 
 
-def test_the_realtime_feed_fills_payloads_left_for_later_without_a_call_per_run(
-    live_sandbox: Any,
-) -> None:
-    runs = [live_sandbox.start_run(payload={"n": n}) for n in range(5)]
-    live_sandbox.faults(rateLimit=4)
+@contextmanager
+def _tight_client(live_sandbox: Any, *, rate_limit: int) -> Iterator[TriggerClient]:
+    """A client whose budget reaches its reserve after ``rate_limit // 2`` calls, so a pass
+    leaves payloads for later (the sandbox enforcing ``rate_limit`` a minute meanwhile)."""
+    live_sandbox.faults(rateLimit=rate_limit)
     budget = RateBudget(reserve_fraction=0.5, sleep=lambda seconds: None)
     with TriggerClient(
         live_sandbox.secret_key, live_sandbox.url, retry=RetryPolicy(max_attempts=1), budget=budget
     ) as client:
+        yield client
+
+
+def test_the_realtime_feed_fills_payloads_left_for_later_without_a_call_per_run(
+    live_sandbox: Any,
+) -> None:
+    runs = [live_sandbox.start_run(payload={"n": n}) for n in range(5)]
+    with _tight_client(live_sandbox, rate_limit=4) as client:
         assert sync_once(client=client).deferred == 5
     live_sandbox.faults(rateLimit=None)
 
@@ -281,11 +290,7 @@ def test_a_feed_row_without_an_announcement_leaves_the_payload_to_read(
     """The listing's approval stays marked unread when the run's change cannot fill it, so
     the full reconcile still reads it (the feed used to mark it read, payload missing)."""
     ids = live_sandbox.start_run(payload={"n": 1})
-    live_sandbox.faults(rateLimit=2)
-    budget = RateBudget(reserve_fraction=0.5, sleep=lambda seconds: None)
-    with TriggerClient(
-        live_sandbox.secret_key, live_sandbox.url, retry=RetryPolicy(max_attempts=1), budget=budget
-    ) as client:
+    with _tight_client(live_sandbox, rate_limit=2) as client:
         assert sync_once(client=client).deferred == 1
     live_sandbox.faults(rateLimit=None)
     approval = _approval(ids["tokenId"])
@@ -307,11 +312,7 @@ def test_payloads_left_for_later_are_read_without_listing_the_queue_again(
     live_sandbox: Any,
 ) -> None:
     runs = [live_sandbox.start_run(payload={"n": n}) for n in range(5)]
-    live_sandbox.faults(rateLimit=4)
-    budget = RateBudget(reserve_fraction=0.5, sleep=lambda seconds: None)
-    with TriggerClient(
-        live_sandbox.secret_key, live_sandbox.url, retry=RetryPolicy(max_attempts=1), budget=budget
-    ) as client:
+    with _tight_client(live_sandbox, rate_limit=4) as client:
         assert sync_once(client=client).deferred == 5
         # Still tight: nothing is read, and nothing is lost.
         assert read_unread_payloads(client=client).deferred == 5
