@@ -10,7 +10,7 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the system checks (approvals.E001 ...).
-        from approvals import checks  # noqa: F401
+        from approvals import changes, checks  # noqa: F401
         from approvals.auth import checks as sso_checks  # noqa: F401
         from approvals.events import subscribe
         from approvals.live import signals as live_signals
@@ -22,5 +22,7 @@ class ApprovalsConfig(AppConfig):
         # notifications (docs/notifications.md).
         subscribe(broadcast)
         subscribe(notifications)
+        # Kept queue pages know when policies, people or rights change (approvals.changes).
+        changes.connect()
         # Signing out, or being deactivated, closes the user's sockets at once.
         live_signals.connect()

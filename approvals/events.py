@@ -24,6 +24,8 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from approvals import changes
+
 logger = logging.getLogger(__name__)
 
 
@@ -94,6 +96,8 @@ def approval_changed(
     """Announce a change of one approval once the current transaction commits."""
     event = ApprovalEvent(kind=kind, approval_id=approval_id, token_id=token_id)
     transaction.on_commit(partial(publish, event), using=using)
+    # Kept queue pages are served only while nothing they show changed (approvals.changes).
+    changes.noted(using)
 
 
 def publish(event: ApprovalEvent) -> None:

@@ -112,6 +112,18 @@ class SyncMark(models.Model):
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+class ChangeCounter(models.Model):
+    """One row whose number moves, after commit, whenever anything a reviewer's queue page
+    shows may have changed: any approval event, and any change of policies, people or rights.
+    The web processes key their rendered queue pages on it (approvals.changes,
+    docs/design.md, "The queue page's cache")."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"change {self.value}"
+
+
 class Viewer(models.Model):
     """Someone with an approval's page open: one row per websocket (docs/live-updates.md,
     "Presence"). Rows are refreshed while the socket lives and deleted when it closes; a row

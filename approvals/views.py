@@ -39,6 +39,7 @@ from approvals.limits import COMMENT_MAX
 from approvals.live import presence
 from approvals.models import Approval, ApprovalState, Decision, DeliveryState, Verdict, Vote
 from approvals.policies import policy_for, refusal_reason
+from approvals.presentation import queue_cache
 from approvals.presentation.entered import entered_values
 from approvals.presentation.queue_rows import row_texts
 from approvals.reviewing import Reviewer, next_pending
@@ -134,7 +135,13 @@ def queue_url(request: HttpRequest) -> str:
 @login_required
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     _remember_queue(request)
-    return _render(request, "approvals/queue.html", "queue-results", queue_context(request))
+    return queue_cache.serve(
+        request,
+        partial=_wants_partial(request),
+        render=lambda: _render(
+            request, "approvals/queue.html", "queue-results", queue_context(request)
+        ),
+    )
 
 
 @post_only

@@ -8,12 +8,13 @@ import logging
 import os
 from typing import Any
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "approvals_site.settings")
+
+from approvals_site.http_handler import get_application  # noqa: E402
+
 # Set Django up before anything imports models (Channels' documented order: the app must be ready
-# first).
-django_asgi_app = get_asgi_application()
+# first). Pages go through one thread hop each (approvals_site/http_handler.py).
+django_asgi_app = get_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -208,6 +208,11 @@ TEMPLATES = [
     },
 ]
 
+# Rendered queue pages each web process keeps and serves again while nothing they show has
+# changed (approvals.presentation.queue_cache; docs/design.md, "The queue page's cache").
+# About 45 KB each; 0 renders every request.
+QUEUE_PAGE_CACHE_ENTRIES = env_int("QUEUE_PAGE_CACHE_ENTRIES", 256, minimum=0)
+
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # The most PostgreSQL connections one process holds (web or worker). Under ASGI each request
 # runs on a thread of its own, and with persistent connections (CONN_MAX_AGE) every such

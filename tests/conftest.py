@@ -78,7 +78,12 @@ def _empty_cache() -> Iterator[None]:
     earlier test's tasks and not its own."""
     from django.core.cache import cache
 
+    from approvals.presentation.queue_cache import pages
+
     cache.clear()
+    # Kept queue pages too: a test's database is rolled back, the process's memory is not, and
+    # the change counter (a table) goes back with it (approvals.changes).
+    pages.clear()
     yield
 
 

@@ -47,7 +47,19 @@ def leave(*, channel_name: str) -> None:
 
 
 def heartbeat(*, channel_name: str) -> None:
-    Viewer.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+    now = timezone.now()
+    with transaction.atomic():
+        # A row that had gone stale (a heartbeat late by more than STALE_AFTER) counts again:
+        # that is a change of who is viewing, like a join.
+        revived = (
+            Viewer.objects.select_related("approval")
+            .filter(channel_name=channel_name, seen_at__lt=now - STALE_AFTER)
+            .first()
+        )
+        Viewer.objects.filter(channel_name=channel_name).update(seen_at=now)
+        if revived is not None:
+            approval = revived.approval
+            approval_changed(Kind.PRESENCE, approval_id=approval.pk, token_id=approval.token_id)
 
 
 def viewing(approval_ids: Iterable[int]) -> dict[int, list[str]]:
