@@ -222,6 +222,13 @@ def expect(response: Any, path: str) -> None:
     assert status == 200, f"{path}: {status}"
 
 
+def expect_kept(response: Any) -> None:
+    """The queue page, served from the pages the server keeps (nothing changed meanwhile)."""
+    expect(response, "/")
+    how = response.headers.get("Server-Timing", "")
+    assert "kept" in how, f"/ was not served from a kept page: {how!r}"
+
+
 # --- Filling --------------------------------------------------------------------------------
 
 
@@ -444,8 +451,20 @@ def run(
     floor_all = Timings()
     plans: list[str] = []
     have = 0
-    with uvicorn(env) as server:
+    from approvals.presentation import queue_cache
+
+    def rendered_locally() -> None:
+        size, queue_cache.pages.size = queue_cache.pages.size, 0
+        try:
+            expect(local.get("/"), "/")
+        finally:
+            queue_cache.pages.size = size
+
+    # A second server with no kept pages: every queue page rendered (the figure before
+    # approvals.presentation.queue_cache, and the cost of the first view after a change).
+    with uvicorn(env) as server, uvicorn({**env, "QUEUE_PAGE_CACHE_ENTRIES": "0"}) as renderer:
         web = sign_in(server.url)
+        web_rendered = sign_in(renderer.url)
         anon = httpx.Client(base_url=server.url, timeout=60)
         api = httpx.Client(base_url=server.url, timeout=60, headers=bearer)
         for size in sizes:
@@ -460,8 +479,10 @@ def run(
             detail = f"/approvals/{token.token_id}/"
             probes: dict[str, Callable[[], None]] = {
                 "floor": lambda: expect(anon.get("/accounts/login/"), "sign-in"),
-                "queue served": lambda: expect(web.get("/"), "/"),
+                "queue served": lambda: expect_kept(web.get("/")),
                 "queue local": lambda: expect(local.get("/"), "/"),
+                "rendered served": lambda: expect(web_rendered.get("/"), "/"),
+                "rendered local": rendered_locally,
                 "detail served": lambda d=detail: expect(web.get(d), d),
                 "detail local": lambda d=detail: expect(local.get(d), d),
                 "api served": lambda: expect(api.get("/api/approvals"), "/api/approvals"),
@@ -471,7 +492,7 @@ def run(
             }
             timed = interleaved(probes, args.samples)
             floor_all.values += timed["floor"].values
-            for page in ("queue", "detail", "api"):
+            for page in ("queue", "rendered", "detail", "api"):
                 rows.append(
                     (page, size, timed[f"{page} served"], timed[f"{page} local"], timed["floor"])
                 )
@@ -479,7 +500,9 @@ def run(
             if size == throughput_size:
                 load_lines = load_table(args, env, web.cookies, size, clients, worker_counts, pools)
 
-    print("\nLatency (ms), served by one uvicorn process (uvloop/httptools) vs in-process")
+    print("\nLatency (ms), served by one uvicorn process (uvloop/httptools) vs in-process;")
+    print("'queue' is a kept page (approvals.presentation.queue_cache), 'rendered' the same page")
+    print("rendered for each request (QUEUE_PAGE_CACHE_ENTRIES=0)")
     head = f"{'page':<8}{'pending':>8} {'served p50':>11}{'p99':>8} {'in-proc p50':>12}"
     head += f"{'p99':>8} {'sign-in p50':>12} {'served/in-proc':>15} {'served/sign-in':>15}"
     print(head)
