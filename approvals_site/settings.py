@@ -213,6 +213,10 @@ TEMPLATES = [
 # About 45 KB each; 0 renders every request.
 QUEUE_PAGE_CACHE_ENTRIES = env_int("QUEUE_PAGE_CACHE_ENTRIES", 256, minimum=0)
 
+# Threads a web process runs pages on (approvals_site/http_handler.py); a request waits for a
+# free one. At most the connection pool, so that no page then waits for a connection.
+WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
+
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # The most PostgreSQL connections one process holds (web or worker). Under ASGI each request
 # runs on a thread of its own, and with persistent connections (CONN_MAX_AGE) every such
