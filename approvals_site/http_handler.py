@@ -40,10 +40,9 @@ class RequestThreads:
     """At most ``size`` worker threads, each lent to one request at a time (a request waits
     for one when all are busy), kept from one request to the next. Used from one event loop.
 
-    Bounded because a thread per request in flight made throughput collapse under load: with
-    64 clients, 64 threads took turns at the interpreter lock with the event loop, which needs
-    it between every step of every request, and one process answered 49 requests a second
-    against 118 with 16 clients (README, "Serving benchmark")."""
+    ``size`` is the connection pool's (``WEB_THREADS``): a request holds its pooled
+    connection until it ends, so more threads than connections would only wait for the pool,
+    each a thread started and taking turns at the interpreter lock meanwhile."""
 
     def __init__(self, size: int) -> None:
         self.size = size

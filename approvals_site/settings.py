@@ -213,10 +213,6 @@ TEMPLATES = [
 # About 45 KB each; 0 renders every request.
 QUEUE_PAGE_CACHE_ENTRIES = env_int("QUEUE_PAGE_CACHE_ENTRIES", 256, minimum=0)
 
-# Threads a web process runs pages on (approvals_site/http_handler.py); a request waits for a
-# free one. At most the connection pool, so that no page then waits for a connection.
-WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
-
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # The most PostgreSQL connections one process holds (web or worker). Under ASGI each request
 # runs on a thread of its own, and with persistent connections (CONN_MAX_AGE) every such
@@ -224,6 +220,10 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # everyone. Django's connection pool (psycopg-pool) bounds them; a request finding the pool
 # busy waits up to DATABASE_POOL_TIMEOUT_SECONDS (docs/hardening.md, "Connections").
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
+# Threads a web process runs pages on (approvals_site/http_handler.py); a request waits for a
+# free one. A request holds its pooled connection until it ends, so more threads than
+# connections would only wait for the pool instead (docs/design.md, "Serving").
+WEB_THREADS = env_int("WEB_THREADS", DATABASE_POOL_MAX_SIZE, minimum=1)
 DATABASE_POOL_TIMEOUT_SECONDS = env_float("DATABASE_POOL_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "", conn_max_age=0)}
