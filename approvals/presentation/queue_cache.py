@@ -123,7 +123,9 @@ def serve(
 ) -> HttpResponse:
     """The queue page for ``request``: kept, or ``render()``-ed and kept."""
     if pages.size <= 0 or len(get_messages(request)):
-        return render()
+        response = render()
+        response["Server-Timing"] = RENDERED
+        return response
     counter = changes.current()  # first: see the module's docstring
     now = timezone.now()
     key = (counter, request.user.pk, partial, request.GET.urlencode(), get_script_prefix())

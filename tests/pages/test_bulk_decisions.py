@@ -111,6 +111,7 @@ def test_a_failed_bulk_action_keeps_the_selection_and_the_typed_text(rita: Clien
     assert 'value="half typed reason"' in body
     # The report line says which field needs attention.
     assert "Needs attention: Comment" in body
+    assert ".. Needs attention" not in body  # one full stop, whatever the message ends with
 
 
 def test_cancelling_the_confirmation_keeps_the_selection(rita: Client) -> None:
