@@ -47,7 +47,7 @@ class RequestThreads:
     def __init__(self, size: int) -> None:
         self.size = size
         self._idle: list[ThreadPoolExecutor] = []
-        self._started = 0
+        self.started = 0  # threads started so far
         self._free: asyncio.Semaphore | None = None
 
     async def lend(self) -> ThreadPoolExecutor:
@@ -56,17 +56,13 @@ class RequestThreads:
         await self._free.acquire()
         if self._idle:
             return self._idle.pop()
-        self._started += 1
+        self.started += 1
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
 
     def take_back(self, executor: ThreadPoolExecutor) -> None:
         self._idle.append(executor)
         assert self._free is not None
         self._free.release()
-
-    @property
-    def started(self) -> int:
-        return self._started
 
 
 class SyncChainASGIHandler(ASGIHandler):

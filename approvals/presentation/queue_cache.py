@@ -101,9 +101,6 @@ class Pages:
         with self._lock:
             self._pages.clear()
 
-    def __len__(self) -> int:
-        return len(self._pages)
-
 
 pages = Pages(settings.QUEUE_PAGE_CACHE_ENTRIES)
 
