@@ -89,7 +89,7 @@ TYPED_TESTS := tests/hardening tests/live tests/test_http_handler.py tests/pages
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy approvals
+	$(VENV)/bin/mypy approvals approvals_site bench
 	$(VENV)/bin/mypy $(TYPED_TESTS)
 
 format: setup

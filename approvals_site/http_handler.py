@@ -31,9 +31,12 @@ from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
 
 
 class RequestThreads:
@@ -81,12 +84,40 @@ class SyncChainASGIHandler(ASGIHandler):
         finally:
             self.threads.take_back(executor)
 
-    async def run_get_response(self, request: HttpRequest) -> Any:
-        # thread_sensitive: on the request's own thread, like the signals and close() around
-        # it (Django's ThreadSensitiveContext per request), so database connections stay put.
-        response: HttpResponseBase = await sync_to_async(self.get_response, thread_sensitive=True)(
-            request
-        )
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Django's ``handle``, with everything between reading the body and sending the
+        response in one hop (``respond``) and no task listening for a disconnect.
+
+        Django's own sends ``request_started`` in a hop of its own and races the view
+        against a task waiting for ``http.disconnect``. Under this chain every view is
+        synchronous: a thread cannot be cancelled, so that race only stopped the *send*
+        to a client already gone, which uvicorn drops anyway. Streaming responses (static
+        files through WhiteNoise) go out as under Django's handler, closed after sending."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            response = await sync_to_async(self.respond, thread_sensitive=True)(scope, body_file)
+            try:
+                await self.send_response(response, send)
+            finally:
+                # request_finished (the pooled connection goes back) after the last byte,
+                # as Django does, and even if the send was cancelled.
+                await sync_to_async(response.close, thread_sensitive=True)()
+        finally:
+            body_file.close()
+
+    def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        # On the request's own thread (thread_sensitive, Django's ThreadSensitiveContext per
+        # request), like the close() after it, so database connections stay put.
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None
+            return error_response
+        response: HttpResponseBase = self.get_response(request)
         response._handler_class = self.__class__  # type: ignore[attr-defined]
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size

@@ -21,6 +21,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +93,10 @@ def main() -> None:
     browser = Client()
     browser.force_login(user)
 
-    servers = serve_sandbox(scenario="empty", seed=1)
-    sandbox: RunningSandbox = next(servers)
+    servers = ExitStack()  # closed at the end: the sandbox's server stops
+    sandbox: RunningSandbox = servers.enter_context(
+        contextmanager(serve_sandbox)(scenario="empty", seed=1)
+    )
     settings.TRIGGER_USES_SANDBOX = False
     settings.TRIGGER_API_URL = sandbox.url
     settings.TRIGGER_SECRET_KEY = sandbox.secret_key
@@ -146,7 +149,7 @@ def main() -> None:
                 approvals: list[dict[str, Any]] = []
                 runs = client.runs.list(
                     status=settings.APPROVAL_AWAITING_STATUSES,
-                    tags=[settings.APPROVAL_TAG],
+                    tags=[str(settings.APPROVAL_TAG)],
                     page_size=100,
                 )
                 for run in runs:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -41,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -148,14 +150,19 @@ class Server:
 
 @contextmanager
 def uvicorn(
-    env: dict[str, str], *, workers: int = 1, fast: bool = True, pool: int | None = None
+    env: dict[str, str],
+    *,
+    workers: int = 1,
+    fast: bool = True,
+    pool: int | None = None,
+    app: str = "approvals_site.asgi:application",
 ) -> Iterator[Server]:
     port = _free_port()
     # Spelled out: "auto" would pick uvloop/httptools whenever they are installed.
     loop = ["--loop", "uvloop", "--http", "httptools"] if fast else ["--loop", "asyncio"]
     if not fast:
         loop += ["--http", "h11"]
-    command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "approvals_site.asgi:application"]
+    command = [str(ROOT / ".venv" / "bin" / "uvicorn"), app, "--app-dir", str(ROOT)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", *loop]
     if workers > 1:
         command += ["--workers", str(workers)]
@@ -172,6 +179,33 @@ def uvicorn(
     finally:
         server.stop()
         log.unlink(missing_ok=True)
+
+
+@contextmanager
+def replayed(env: dict[str, str], web: httpx.Client) -> Iterator[httpx.Client]:
+    """A client, with ``web``'s cookies, of a bare ASGI app answering with the queue page
+    ``web`` is served now (kept): status, headers (cookie included) and body."""
+    page = web.get("/")
+    expect(page, "/")
+    recorded = {
+        "status": page.status_code,
+        # uvicorn adds its own date and server headers.
+        "headers": [(k, v) for k, v in page.headers.multi_items() if k not in ("date", "server")],
+        "body": page.text,
+    }
+    handle, name = tempfile.mkstemp(prefix="served-bench-page-", suffix=".json")
+    os.close(handle)
+    path = Path(name)
+    path.write_text(json.dumps(recorded))
+    try:
+        replay_env = {**env, "REPLAY_FILE": str(path)}
+        with (
+            uvicorn(replay_env, app="bench.replay_app:app") as server,
+            httpx.Client(base_url=server.url, timeout=60, cookies=web.cookies) as client,
+        ):
+            yield client
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def sign_in(url: str) -> httpx.Client:
@@ -221,6 +255,10 @@ def interleaved(probes: dict[str, Callable[[], None]], samples: int) -> dict[str
 def expect(response: Any, path: str) -> None:
     status = response.status_code
     assert status == 200, f"{path}: {status}"
+
+
+def fetch(client: Any, path: str) -> None:
+    expect(client.get(path), path)
 
 
 # How the served queue pages were made, from their Server-Timing header: kept or rendered.
@@ -336,11 +374,57 @@ async def _load(url: str, cookies: httpx.Cookies, clients: int, seconds: float) 
     finally:
         await asyncio.gather(*(client.close() for client in pool))
     return {
+        "requests": len(done),
         "rps": len(done) / took,
         "p50": _percentile(done, 0.5) * 1000,
         "p99": _percentile(done, 0.99) * 1000,
         "errors": errors,
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of one process (all its threads), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU time the whole machine spent not idle, summed over its cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # idle, iowait
+
+
+class CpuWatch:
+    """Where the CPU went during a load: the server's processes, this process (the load
+    generator) and everything else on the machine (PostgreSQL, the kernel's loopback
+    networking, Redis). On a shared machine the server can never have all of it: the
+    ceiling for any process model is the cores divided by the server's share per request."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.server = self.generator = self.machine = self.wall = 0.0
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        tree = [self.server_pid, *_children(self.server_pid)]
+        return (
+            sum(_cpu_seconds(pid) for pid in tree),
+            time.process_time(),
+            _machine_busy_seconds(),
+            time.perf_counter(),
+        )
+
+    def __enter__(self) -> CpuWatch:
+        self._start = self._sample()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._sample()
+        self.server, self.generator, self.machine, self.wall = (
+            after - before for after, before in zip(end, self._start, strict=True)
+        )
 
 
 class ConnectionWatch:
@@ -383,9 +467,19 @@ def throughput(
     results = []
     with uvicorn(env, workers=workers, fast=fast, pool=pool) as server:
         for count in clients:
-            with ConnectionWatch() as watch:
+            with ConnectionWatch() as watch, CpuWatch(server.process.pid) as cpu:
                 figures = asyncio.run(_load(server.url, cookies, count, seconds))
-            results.append({**figures, "clients": count, "connections": watch.most})
+            per_request = 1000 / max(1, figures["requests"])  # ms of CPU per request
+            results.append(
+                {
+                    **figures,
+                    "clients": count,
+                    "connections": watch.most,
+                    "server_ms": cpu.server * per_request,
+                    "rest_ms": (cpu.machine - cpu.server) * per_request,
+                    "cores_busy": cpu.machine / cpu.wall,
+                }
+            )
         memory = server.memory()
     return results, memory
 
@@ -489,6 +583,7 @@ def run(
     load_lines: list[str] = []
     rows: list[tuple[str, int, Timings, Timings, Timings]] = []
     floor_all = Timings()
+    bare_all = Timings()
     plans: list[str] = []
     have = 0
     from approvals.presentation import queue_cache
@@ -523,14 +618,18 @@ def run(
                 "queue local": lambda: expect(local.get("/"), "/"),
                 "rendered served": lambda: expect(web_rendered.get("/"), "/"),
                 "rendered local": rendered_locally,
-                "detail served": lambda d=detail: expect(web.get(d), d),
-                "detail local": lambda d=detail: expect(local.get(d), d),
+                "detail served": partial(fetch, web, detail),
+                "detail local": partial(fetch, local, detail),
                 "api served": lambda: expect(api.get("/api/approvals"), "/api/approvals"),
                 "api local": lambda: expect(
                     local.get("/api/approvals", headers=bearer), "/api/approvals"
                 ),
             }
-            timed = interleaved(probes, args.samples)
+            # The same bytes from a bare ASGI app (bench/replay_app.py): HTTP alone.
+            with replayed(env, web) as bare:
+                probes["http alone"] = lambda: expect(bare.get("/"), "replayed page")
+                timed = interleaved(probes, args.samples)
+            bare_all.values += timed["http alone"].values
             floor_all.values += timed["floor"].values
             for page in ("queue", "rendered", "detail", "api"):
                 rows.append(
@@ -555,6 +654,14 @@ def run(
     print(
         f"served queue pages: {served_how['kept']} kept, {served_how['rendered']} rendered"
         " (the first view after each sync)"
+    )
+    kept_local = Timings([v for p, _, _, inproc, _ in rows if p == "queue" for v in inproc.values])
+    least = kept_local.p50 + bare_all.p50
+    print(
+        f"HTTP alone (the kept page's bytes from a bare ASGI app, same uvicorn and client):"
+        f" p50 {bare_all.p50:.2f} ms. So no served kept page can beat in-process + HTTP ="
+        f" {least:.2f} ms, {least / kept_local.p50:.2f}x in-process; the rest of the served"
+        " figure is Django's ASGI handling (thread hand-overs, the response's send)."
     )
     queue = {size: served for page, size, served, _, _ in rows if page == "queue"}
     if len(queue) > 1:
@@ -581,7 +688,7 @@ def load_table(
     out = [f"\nThroughput of the queue page at {size:,} pending, {args.seconds:.0f} s each"]
     out.append(
         f"{'process model':<34}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'PG conns':>9}{'errors':>7}"
+        f"{'PG conns':>9}{'errors':>7}{'server':>8}{'rest':>6}{'busy':>6}"
     )
     models: list[tuple[str, int, bool, int | None]] = [
         ("1 process, asyncio/h11", 1, False, None),
@@ -591,9 +698,18 @@ def load_table(
         models.append((f"--workers {count}, asyncio/h11", count, False, None))
         models.append((f"--workers {count}, uvloop/httptools", count, True, None))
     best_workers = max(worker_counts) if worker_counts else 1
-    for pool in pools:
-        models.append((f"--workers {best_workers}, uvloop, pool {pool}", best_workers, True, pool))
+    for size_of_pool in pools:
+        models.append(
+            (
+                f"--workers {best_workers}, uvloop, pool {size_of_pool}",
+                best_workers,
+                True,
+                size_of_pool,
+            )
+        )
     memory_lines = []
+    ceilings: list[str] = []
+    cores = os.cpu_count() or 1
     base_rps: dict[int, float] = {}
     for name, workers, fast, pool in models:
         results, (master, workers_rss) = throughput(
@@ -613,12 +729,27 @@ def load_table(
                 ratio = f"  {result['rps'] / base_rps[result['clients']]:.2f}x one process"
             out.append(
                 f"{name:<34}{result['clients']:>8}{result['rps']:>9.1f}{result['p50']:>9.1f}"
-                f"{result['p99']:>9.1f}{result['connections']:>9}{result['errors']:>7}{ratio}"
+                f"{result['p99']:>9.1f}{result['connections']:>9}{result['errors']:>7}"
+                f"{result['server_ms']:>8.2f}{result['rest_ms']:>6.2f}"
+                f"{result['cores_busy']:>6.2f}{ratio}"
             )
+            if workers > 1 and fast and result["clients"] in base_rps:
+                # Every core busy at this model's CPU per request: the most it could do here.
+                most = cores * 1000 / (result["server_ms"] + result["rest_ms"])
+                ceilings.append(
+                    f"  {name}, {result['clients']} clients: at most {most:.0f} req/s"
+                    f" = {most / base_rps[result['clients']]:.2f}x one process"
+                )
         detail = f"master {master:.0f} MB" + (
             f" + workers {', '.join(f'{w:.0f}' for w in workers_rss)} MB" if workers_rss else ""
         )
         memory_lines.append(f"  {name}: {detail}")
+    out.append(
+        "server/rest: CPU ms per request in the web processes / everywhere else on the machine"
+        " (PostgreSQL, the kernel, this load generator); busy: cores in use, of"
+        f" {cores}. The ceiling with all {cores} cores busy at each model's cost per request:"
+    )
+    out += ceilings
     out.append(f"\nWeb-process memory (RSS) after the load at {size:,} pending:")
     return out + memory_lines
 

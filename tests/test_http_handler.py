@@ -4,14 +4,17 @@ runs, on request threads that are kept and bounded."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
+from django.core import signals
 
 from approvals_site.http_handler import RequestThreads, SyncChainASGIHandler
+from tests import http_handler_urls
 
 
-def _scope(path: str) -> dict[str, Any]:
+def _scope(path: str, query: bytes = b"") -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -21,15 +24,20 @@ def _scope(path: str) -> dict[str, Any]:
         "path": path,
         "raw_path": path.encode(),
         "root_path": "",
-        "query_string": b"",
+        "query_string": query,
         "headers": [(b"host", b"127.0.0.1")],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
 
 
-async def _get(app: SyncChainASGIHandler, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
-    sent: list[dict[str, Any]] = []
+async def _get(
+    app: SyncChainASGIHandler,
+    path: str,
+    query: bytes = b"",
+    sent: list[dict[str, Any]] | None = None,
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    sent = [] if sent is None else sent
     requested = False
     done = asyncio.Event()
 
@@ -46,7 +54,7 @@ async def _get(app: SyncChainASGIHandler, path: str) -> tuple[int, dict[bytes, b
         if message["type"] == "http.response.body" and not message.get("more_body"):
             done.set()
 
-    await app(_scope(path), receive, send)
+    await app(_scope(path, query), receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     headers = {name.lower(): value for name, value in start["headers"]}
@@ -102,3 +110,104 @@ def test_a_signed_out_page_view_is_sent_to_sign_in() -> None:
     app = SyncChainASGIHandler()
     status, headers, _ = asyncio.run(_get(app, "/"))
     assert status == 302 and headers[b"location"].startswith(b"/accounts/login/")
+
+
+class SignalLog:
+    """request_started and request_finished as they fire: the thread, and how many response
+    messages had been sent by then."""
+
+    def __init__(self, sent: list[dict[str, Any]]) -> None:
+        self.sent = sent
+        self.events: list[tuple[str, int, int]] = []
+
+    def started(self, **kwargs: Any) -> None:
+        self.events.append(("started", threading.get_ident(), len(self.sent)))
+
+    def finished(self, **kwargs: Any) -> None:
+        self.events.append(("finished", threading.get_ident(), len(self.sent)))
+
+    def __enter__(self) -> SignalLog:
+        signals.request_started.connect(self.started)
+        signals.request_finished.connect(self.finished)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signals.request_started.disconnect(self.started)
+        signals.request_finished.disconnect(self.finished)
+
+
+@pytest.fixture
+def test_views(settings: Any) -> list[int]:
+    settings.ROOT_URLCONF = "tests.http_handler_urls"
+    http_handler_urls.view_threads.clear()
+    return http_handler_urls.view_threads
+
+
+def test_the_request_signals_and_the_view_share_one_thread_and_finish_follows_the_send(
+    test_views: list[int],
+) -> None:
+    app = SyncChainASGIHandler()
+    sent: list[dict[str, Any]] = []
+    with SignalLog(sent) as log:
+        status, _, body = asyncio.run(_get(app, "/plain", sent=sent))
+    assert (status, body) == (200, b"plain")
+    [(started, started_on, _), (finished, finished_on, sent_by_then)] = log.events
+    assert (started, finished) == ("started", "finished")
+    assert started_on == finished_on == test_views[0] != threading.get_ident()
+    assert sent_by_then == len(sent) == 2  # start and body sent before request_finished
+
+
+def test_a_streamed_response_goes_out_whole_then_closes(test_views: list[int]) -> None:
+    app = SyncChainASGIHandler()
+    sent: list[dict[str, Any]] = []
+    with SignalLog(sent) as log:
+        status, _, body = asyncio.run(_get(app, "/streamed", sent=sent))
+    assert (status, body) == (200, b"one two three")
+    assert [name for name, _, _ in log.events] == ["started", "finished"]
+    assert log.events[-1][2] == len(sent)  # every part sent before request_finished
+
+
+def test_a_request_django_cannot_read_gets_a_400_and_still_finishes() -> None:
+    app = SyncChainASGIHandler()
+    sent: list[dict[str, Any]] = []
+    with SignalLog(sent) as log:
+        status, _, _ = asyncio.run(_get(app, "/healthz", query=b"q=%ff\xff", sent=sent))
+    assert status == 400
+    assert [name for name, _, _ in log.events] == ["started", "finished"]
+
+
+def test_a_send_cut_short_still_gives_the_connection_back(test_views: list[int]) -> None:
+    """The server stops mid-answer (the task is cancelled while sending): request_finished
+    still fires, so the request's pooled database connection is not lost."""
+    app = SyncChainASGIHandler()
+    finished = threading.Event()
+
+    async def scenario() -> bool:
+        sending = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sending.set()
+            await asyncio.Event().wait()  # never sent
+
+        task = asyncio.ensure_future(app(_scope("/plain"), receive, send))
+        await asyncio.wait_for(sending.wait(), timeout=10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return task.cancelled()
+
+    def on_finished(**kwargs: Any) -> None:
+        finished.set()
+
+    signals.request_finished.connect(on_finished)
+    try:
+        assert asyncio.run(scenario())
+    finally:
+        signals.request_finished.disconnect(on_finished)
+    assert finished.is_set()
+    # The thread came back: the next request runs on it rather than starting another.
+    status, _, _ = asyncio.run(_get(app, "/plain"))
+    assert status == 200 and app.threads.started == 1
