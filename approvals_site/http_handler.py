@@ -9,8 +9,9 @@ crossing is a hand-over between the event loop and a worker thread: about seven 
 3 ms of a 4 ms trivial page on this project's 2-core benchmark machine (docs/design.md,
 "Serving"). Here the chain is built as under WSGI (synchronous throughout) and called with
 one ``sync_to_async``: the event loop reads the request and writes the response, one worker
-thread runs the middleware and the view. Everything else (reading the body, the request
-signals, disconnects, streaming) is Django's handler unchanged.
+thread sends ``request_started``, makes the request and runs the middleware and the view, and
+after the send closes the response (``request_finished``). Reading the body, the response's
+send (streaming included) and the error answers are Django's own.
 
 Django also gives each request a thread of its own (asgiref's ``ThreadSensitiveContext``),
 started for it and joined after it: about 1 ms of 9 on a kept queue page. Here the request's
