@@ -11,11 +11,15 @@ Prints, in one table:
   * latency p50/p99 of the queue page at each size (default 100, 1,000 and 10,000 pending),
     of an approval's page and of the JSON API's list (bearer token): served by one uvicorn
     process, and in-process (Django's test Client in this process, same database), with the
-    served anonymous sign-in page as the floor;
-  * throughput (requests/s) of the queue page with 16 and 64 concurrent signed-in clients
-    for one uvicorn process and ``--workers 2`` / ``--workers 4``, with uvicorn's asyncio/h11
-    and uvloop/httptools; then the pool size (DATABASE_POOL_MAX_SIZE) under the worker model,
-    with the most PostgreSQL connections seen;
+    served anonymous sign-in page as the floor, and the kept page's own bytes answered by a
+    bare ASGI app (bench/replay_app.py) as the floor of HTTP alone;
+  * throughput (requests/s) of the queue page with 16 and 64 concurrent signed-in clients:
+    one uvicorn process (asyncio/h11 and uvloop/httptools), ``uvicorn --workers N`` (one
+    shared socket) and the production model ``python -m approvals_site.serve --workers N``
+    (a socket per worker), for each N in ``--workers`` (default 2,3); then the pool size
+    (DATABASE_POOL_MAX_SIZE) under the production model, with the most PostgreSQL
+    connections seen; and where the CPU went (the web processes, everything else), with the
+    most each model could do with every core busy;
   * the web processes' memory (RSS): one process at the largest size, and every process model
     after its load (at ``--throughput-at``, default 1,000 pending).
 
@@ -148,6 +152,15 @@ class Server:
             self.process.wait()
 
 
+def _listeners(port: int) -> int:
+    """How many sockets listen on the loopback ``port``."""
+    listening = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        listening += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"
+    return listening
+
+
 @contextmanager
 def uvicorn(
     env: dict[str, str],
@@ -156,7 +169,10 @@ def uvicorn(
     fast: bool = True,
     pool: int | None = None,
     app: str = "approvals_site.asgi:application",
+    own_sockets: bool = False,
 ) -> Iterator[Server]:
+    """uvicorn serving ``app``; with ``own_sockets``, the production process model instead
+    (``python -m approvals_site.serve``: workers with a listening socket each)."""
     port = _free_port()
     # Spelled out: "auto" would pick uvloop/httptools whenever they are installed.
     loop = ["--loop", "uvloop", "--http", "httptools"] if fast else ["--loop", "asyncio"]
@@ -165,6 +181,9 @@ def uvicorn(
     command = [str(ROOT / ".venv" / "bin" / "uvicorn"), app, "--app-dir", str(ROOT)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", *loop]
     if workers > 1:
+        command += ["--workers", str(workers)]
+    if own_sockets:  # uvloop/httptools, no access log: its defaults
+        command = [PYTHON, "-m", "approvals_site.serve", "--port", str(port)]
         command += ["--workers", str(workers)]
     extra = {"DATABASE_POOL_MAX_SIZE": str(pool)} if pool else {}
     log = Path(tempfile.mkstemp(prefix="served-bench-", suffix=".log")[1])
@@ -175,6 +194,12 @@ def uvicorn(
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
         _wait_http(server.url + "/healthz")
+        if own_sockets:  # every worker listening, else the first ones get every connection
+            deadline = time.monotonic() + 60
+            while _listeners(port) < workers:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{workers} workers did not all listen in 60 s")
+                time.sleep(0.1)
         yield server
     finally:
         server.stop()
@@ -186,7 +211,7 @@ def replayed(env: dict[str, str], web: httpx.Client) -> Iterator[httpx.Client]:
     """A client, with ``web``'s cookies, of a bare ASGI app answering with the queue page
     ``web`` is served now (kept): status, headers (cookie included) and body."""
     page = web.get("/")
-    expect(page, "/")
+    expect_counted(page)
     recorded = {
         "status": page.status_code,
         # uvicorn adds its own date and server headers.
@@ -352,7 +377,11 @@ class KeepAliveClient:
                 await self.writer.wait_closed()
 
 
-async def _load(url: str, cookies: httpx.Cookies, clients: int, seconds: float) -> dict[str, Any]:
+async def _load(
+    url: str, cookies: httpx.Cookies, clients: int, seconds: float, cpu: CpuWatch
+) -> dict[str, Any]:
+    """``clients`` keep-alive clients asking for the queue page for ``seconds``; ``cpu``
+    watches the timed part (not the warm-up)."""
     done: list[float] = []
     errors = 0
     pool = [KeepAliveClient(url, cookies) for _ in range(clients)]
@@ -369,7 +398,8 @@ async def _load(url: str, cookies: httpx.Cookies, clients: int, seconds: float) 
                 done.append(time.perf_counter() - started)
 
         began = time.perf_counter()
-        await asyncio.gather(*(one(client) for client in pool))
+        with cpu:
+            await asyncio.gather(*(one(client) for client in pool))
         took = time.perf_counter() - began
     finally:
         await asyncio.gather(*(client.close() for client in pool))
@@ -405,13 +435,12 @@ class CpuWatch:
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
-        self.server = self.generator = self.machine = self.wall = 0.0
+        self.server = self.machine = self.wall = 0.0
 
-    def _sample(self) -> tuple[float, float, float, float]:
+    def _sample(self) -> tuple[float, float, float]:
         tree = [self.server_pid, *_children(self.server_pid)]
         return (
             sum(_cpu_seconds(pid) for pid in tree),
-            time.process_time(),
             _machine_busy_seconds(),
             time.perf_counter(),
         )
@@ -422,7 +451,7 @@ class CpuWatch:
 
     def __exit__(self, *exc: object) -> None:
         end = self._sample()
-        self.server, self.generator, self.machine, self.wall = (
+        self.server, self.machine, self.wall = (
             after - before for after, before in zip(end, self._start, strict=True)
         )
 
@@ -463,12 +492,14 @@ def throughput(
     clients: list[int],
     seconds: float,
     pool: int | None = None,
+    own_sockets: bool = False,
 ) -> tuple[list[dict[str, Any]], tuple[float, list[float]]]:
     results = []
-    with uvicorn(env, workers=workers, fast=fast, pool=pool) as server:
+    with uvicorn(env, workers=workers, fast=fast, pool=pool, own_sockets=own_sockets) as server:
         for count in clients:
-            with ConnectionWatch() as watch, CpuWatch(server.process.pid) as cpu:
-                figures = asyncio.run(_load(server.url, cookies, count, seconds))
+            cpu = CpuWatch(server.process.pid)
+            with ConnectionWatch() as watch:
+                figures = asyncio.run(_load(server.url, cookies, count, seconds, cpu))
             per_request = 1000 / max(1, figures["requests"])  # ms of CPU per request
             results.append(
                 {
@@ -495,8 +526,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100, help="latency samples per figure")
     parser.add_argument("--seconds", type=float, default=8.0, help="each throughput run")
     parser.add_argument("--clients", default="16,64")
-    parser.add_argument("--workers", default="2,4")
-    parser.add_argument("--pools", default="2,4,10", help="DATABASE_POOL_MAX_SIZE values")
+    parser.add_argument("--workers", default="2,3")
+    parser.add_argument("--pools", default="4,10", help="DATABASE_POOL_MAX_SIZE values")
     parser.add_argument(
         "--throughput-at",
         type=int,
@@ -687,31 +718,26 @@ def load_table(
     """Throughput and memory by process model and pool size, as lines to print."""
     out = [f"\nThroughput of the queue page at {size:,} pending, {args.seconds:.0f} s each"]
     out.append(
-        f"{'process model':<34}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'process model':<38}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'PG conns':>9}{'errors':>7}{'server':>8}{'rest':>6}{'busy':>6}"
     )
-    models: list[tuple[str, int, bool, int | None]] = [
-        ("1 process, asyncio/h11", 1, False, None),
-        ("1 process, uvloop/httptools", 1, True, None),
+    # (name, workers, uvloop/httptools, pool size, a listening socket per worker)
+    models: list[tuple[str, int, bool, int | None, bool]] = [
+        ("1 process, asyncio/h11", 1, False, None, False),
+        ("1 process, uvloop/httptools", 1, True, None, False),
     ]
     for count in worker_counts:
-        models.append((f"--workers {count}, asyncio/h11", count, False, None))
-        models.append((f"--workers {count}, uvloop/httptools", count, True, None))
+        models.append((f"uvicorn --workers {count}", count, True, None, False))
+        models.append((f"approvals_site.serve --workers {count}", count, True, None, True))
     best_workers = max(worker_counts) if worker_counts else 1
     for size_of_pool in pools:
-        models.append(
-            (
-                f"--workers {best_workers}, uvloop, pool {size_of_pool}",
-                best_workers,
-                True,
-                size_of_pool,
-            )
-        )
+        name = f"serve --workers {best_workers}, pool {size_of_pool}"
+        models.append((name, best_workers, True, size_of_pool, True))
     memory_lines = []
     ceilings: list[str] = []
     cores = os.cpu_count() or 1
     base_rps: dict[int, float] = {}
-    for name, workers, fast, pool in models:
+    for name, workers, fast, pool, own_sockets in models:
         results, (master, workers_rss) = throughput(
             env,
             cookies,
@@ -720,6 +746,7 @@ def load_table(
             clients=clients,
             seconds=args.seconds,
             pool=pool,
+            own_sockets=own_sockets,
         )
         for result in results:
             if workers == 1 and fast:
@@ -728,7 +755,7 @@ def load_table(
             if workers > 1 and result["clients"] in base_rps:
                 ratio = f"  {result['rps'] / base_rps[result['clients']]:.2f}x one process"
             out.append(
-                f"{name:<34}{result['clients']:>8}{result['rps']:>9.1f}{result['p50']:>9.1f}"
+                f"{name:<38}{result['clients']:>8}{result['rps']:>9.1f}{result['p50']:>9.1f}"
                 f"{result['p99']:>9.1f}{result['connections']:>9}{result['errors']:>7}"
                 f"{result['server_ms']:>8.2f}{result['rest_ms']:>6.2f}"
                 f"{result['cores_busy']:>6.2f}{ratio}"

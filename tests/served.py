@@ -49,8 +49,9 @@ def _running(
     probe: str,
     headers: dict[str, str],
     log: Path | None = None,
-) -> Iterator[None]:
-    """Run ``command`` from the project root until the block ends; first wait (bounded) until
+) -> Iterator[subprocess.Popen[str]]:
+    """Run ``command`` from the project root until the block ends (yielding the process);
+    first wait (bounded) until
     ``probe`` answers below 500, failing at once with its log if the process exits. The log
     goes to a file (``log``, for a test that reads it; else a temporary one), not a pipe:
     nobody reads a pipe while the server runs, and a server that logged more than the pipe
@@ -71,7 +72,7 @@ def _running(
 
         try:
             wait_until(answers, timeout=30)
-            yield
+            yield process
         finally:
             stop(process)
 
@@ -113,6 +114,29 @@ def served_dashboard(
     url = f"http://127.0.0.1:{port}"
     with _running(command, env=full_env, probe=f"{url}/healthz", headers={}, log=log):
         yield url
+
+
+@contextmanager
+def served_by_workers(
+    env: dict[str, str], *, workers: int, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The production process model (``python -m approvals_site.serve``) with ``workers``
+    worker processes; yields its base URL and the supervising process."""
+    port = port or free_port()
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "approvals_site.settings",
+        "SYNC_IN_WEB_PROCESS": "false",
+        "DJANGO_SECRET_KEY": SERVED_SECRET_KEY,
+        **env,
+    }
+    command = [
+        sys.executable, "-m", "approvals_site.serve", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with _running(command, env=full_env, probe=f"{url}/healthz", headers={}) as process:
+        yield url, process
 
 
 def loopback_production_env(*, database_url: str, sandbox: Any) -> dict[str, str]:
