@@ -123,6 +123,13 @@ def _rss_mb(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else 0.0
 
 
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -140,8 +147,14 @@ class Server:
     log: Path
 
     def memory(self) -> tuple[float, list[float]]:
-        """RSS in MB of the master and of each worker."""
-        return _rss_mb(self.process.pid), [_rss_mb(c) for c in _children(self.process.pid)]
+        """RSS in MB of the master and of each worker (not multiprocessing's resource
+        tracker, a small helper process the supervisor also starts)."""
+        workers = [
+            pid
+            for pid in _children(self.process.pid)
+            if b"resource_tracker" not in _command_line(pid)
+        ]
+        return _rss_mb(self.process.pid), [_rss_mb(pid) for pid in workers]
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
