@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from approvals.admin_hints import NoControlKeyHint
 from approvals.models import ApiToken, Approval, ApprovalPolicy, Decision, Vote
 from approvals.queries import trigger_run_url
 
@@ -212,7 +213,7 @@ class ApprovalPolicyForm(forms.ModelForm[ApprovalPolicy]):
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(admin.ModelAdmin[ApprovalPolicy]):
+class ApprovalPolicyAdmin(NoControlKeyHint, admin.ModelAdmin[ApprovalPolicy]):
     form = ApprovalPolicyForm
     list_display = [
         "name", "priority", "task_pattern", "tag", "who_decides", "approvals_required",

@@ -108,7 +108,7 @@ class HistoryFilterForm(forms.Form):
     verdict = forms.ChoiceField(required=False, choices=[("", "Any verdict"), *Verdict.choices])
     reviewer = forms.ChoiceField(required=False)
     delivery = forms.ChoiceField(
-        required=False, choices=[("", "Any delivery state"), *DeliveryState.choices]
+        required=False, choices=[("", "Any state"), *DeliveryState.choices]
     )
     task = forms.ChoiceField(required=False)
     state = forms.ChoiceField(

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from approvals.admin_hints import NoControlKeyHint
 from approvals.notify import senders
 from approvals.notify.models import (
     Channel,
@@ -108,7 +109,7 @@ class ChannelForm(forms.ModelForm[Channel]):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin[Channel]):
+class ChannelAdmin(NoControlKeyHint, admin.ModelAdmin[Channel]):
     form = ChannelForm
     list_display = ["name", "kind", "shown_target", "active", "heard", "from_environment"]
     list_filter = ["kind", "active"]

@@ -54,6 +54,31 @@ def assert_on_screen(page: Any, locator: Any) -> None:
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (locator, box)
 
 
+# Whether a field's placeholder fits inside it (a cut one read "Reason (required to reje").
+PLACEHOLDER_FITS = """(input) => {
+    const style = getComputedStyle(input);
+    const context = document.createElement("canvas").getContext("2d");
+    context.font = style.font;
+    const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return context.measureText(input.placeholder).width <= room;
+}"""
+
+
+def assert_filters_read_well(page: Any) -> None:
+    """Placeholders whole, labels of fields side by side on one line, the live dot round."""
+    for field in ("#id_q", "#id_tag", "#bulk-comment", "#bulk-reason"):
+        assert page.locator(field).evaluate(PLACEHOLDER_FITS), field
+    task, tag = (
+        page.locator(f"label[for={name}]").bounding_box() for name in ("id_task", "id_tag")
+    )
+    assert abs(task["y"] - tag["y"]) < 1, (task, tag)
+    status = page.locator("#live-status")
+    expect(status).to_be_visible()
+    box = status.bounding_box()
+    if page.viewport_size["width"] <= 640:  # the dot alone: as wide as it is tall
+        assert abs(box["width"] - box["height"]) < 1, box
+
+
 def _shoot(page: Any, tmp_path: Path, name: str) -> None:
     page.screenshot(path=tmp_path / f"{name}-{page.viewport_size['width']}.png", full_page=True)
 
@@ -87,6 +112,7 @@ def test_the_queue_rows_are_cards_on_a_phone(page: Any, reviewer: Any, tmp_path:
         "(cells) => cells.map((cell) => getComputedStyle(cell, '::before').content)"
     )
     assert '"Expires"' in labels and '"Requested by"' in labels
+    assert_filters_read_well(page)
     _shoot(page, tmp_path, "queue")
 
 
@@ -114,6 +140,7 @@ def test_the_queue_stays_a_table_on_a_desktop(page: Any, reviewer: Any, tmp_path
     row = page.locator("table.queue tbody tr").first
     assert row.evaluate("(row) => getComputedStyle(row).display") == "table-row"
     expect(page.locator("table.queue thead th").nth(1)).to_be_visible()
+    assert_filters_read_well(page)
     _shoot(page, tmp_path, "queue")
 
 

@@ -125,7 +125,7 @@ def test_bulk_reject_from_the_queue(page: Any, reviewer: Any, live_sandbox: Any)
     expect(page.locator("#bulk-errors")).to_contain_text("A reason is required to reject.")
     # The failed action kept the selection.
     expect(page.locator("[data-selected-count]")).to_have_text("2 selected")
-    page.get_by_placeholder("Reason (required to reject)").fill("Superseded")
+    page.get_by_placeholder("Reason (required)").fill("Superseded")
     page.get_by_role("button", name="Reject selected").click()
     page.locator(".bulk-confirm").get_by_role("button", name="Reject 2").click()
     expect(page.locator(".bulk-report li.ok")).to_have_count(2)
