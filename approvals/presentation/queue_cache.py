@@ -56,11 +56,10 @@ from approvals.templatetags.approval_tags import age, countdown
 _TOKEN = re.compile(r'(?:"X-CSRFToken": "|name="csrfmiddlewaretoken" value=")([A-Za-z0-9]+)"')
 # A row's age and countdown as templates/approvals/queue.html writes them: the moment in
 # ``datetime`` (ISO 8601), the text from it (approval_tags.age / countdown) after the title.
-_AGE = re.compile(
-    r'(<td class="age" data-label="Age"><time datetime="([^"]+)" title="[^"]*">)[^<]*'
-)
-_COUNTDOWN = re.compile(
-    r'(<time class="countdown" data-countdown datetime="([^"]+)" title="[^"]*">)[^<]*'
+_TIMES = re.compile(
+    r'(?P<tag><td class="age" data-label="Age"><time datetime="(?P<age>[^"]+)" title="[^"]*">'
+    r'|<time class="countdown" data-countdown datetime="(?P<countdown>[^"]+)" title="[^"]*">)'
+    r"[^<]*"
 )
 # Which it was, for the browser's developer tools and the benchmarks (a standard header).
 KEPT, RENDERED = 'queue-page;desc="kept"', 'queue-page;desc="rendered"'
@@ -69,10 +68,55 @@ MAX_AGE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
+class Written:
+    """A relative time on a kept page, written again for each request from its moment."""
+
+    write: Callable[[datetime], str]  # approval_tags.age or countdown
+    moment: datetime
+
+
+class Token:
+    """Where a kept page takes the request's own CSRF token."""
+
+
+TOKEN = Token()
+
+
+@dataclass(frozen=True)
 class Kept:
-    body: str
-    token: str  # the CSRF token the body was rendered with ("" when it has none)
+    """A rendered page, cut once where each request writes its own part."""
+
+    parts: tuple[str | Token | Written, ...]
     until: datetime  # the first moment the page may read differently without a change
+
+    @classmethod
+    def cut(cls, body: str, token: str, until: datetime) -> Kept:
+        """``body`` as rendered with CSRF token ``token`` ("" when it has none)."""
+        parts: list[str | Token | Written] = []
+        for index, chunk in enumerate(body.split(token) if token else [body]):
+            if index:
+                parts.append(TOKEN)
+            done = 0
+            for match in _TIMES.finditer(chunk):
+                parts.append(chunk[done : match.end("tag")])
+                if match["age"]:
+                    parts.append(Written(age, datetime.fromisoformat(match["age"])))
+                else:
+                    parts.append(Written(countdown, datetime.fromisoformat(match["countdown"])))
+                done = match.end()
+            parts.append(chunk[done:])
+        return cls(tuple(part for part in parts if part != ""), until)
+
+    def page(self, request: HttpRequest) -> str:
+        token = get_token(request) if any(part is TOKEN for part in self.parts) else ""
+        return "".join(
+            part
+            if isinstance(part, str)
+            else part.write(part.moment)
+            if isinstance(part, Written)
+            else token
+            for part in self.parts
+        )
 
 
 class Pages:
@@ -128,8 +172,7 @@ def serve(
     key = (counter, request.user.pk, partial, request.GET.urlencode(), get_script_prefix())
     kept = pages.get(key)
     if kept is not None and now < kept.until:
-        body = kept.body.replace(kept.token, get_token(request)) if kept.token else kept.body
-        response = HttpResponse(_times_written_again(body))
+        response = HttpResponse(kept.page(request))
         patch_vary_headers(response, ["HX-Request"])
         response["Server-Timing"] = KEPT
         return response
@@ -139,15 +182,8 @@ def serve(
         body = response.content.decode()
         tokens = set(_TOKEN.findall(body))
         if len(tokens) <= 1:  # one render, one token (the context processor's lazy value)
-            pages.put(key, Kept(body, next(iter(tokens), ""), until=valid_until(now)))
+            pages.put(key, Kept.cut(body, next(iter(tokens), ""), until=valid_until(now)))
     return response
-
-
-def _times_written_again(body: str) -> str:
-    def again(write: Callable[[datetime], str]) -> Callable[[re.Match[str]], str]:
-        return lambda match: match.group(1) + write(datetime.fromisoformat(match.group(2)))
-
-    return _COUNTDOWN.sub(again(countdown), _AGE.sub(again(age), body))
 
 
 def valid_until(now: datetime) -> datetime:
