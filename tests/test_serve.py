@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from uvicorn.config import STARTUP_FAILURE
 
 from approvals_site import serve
-from tests.served import ROOT, database_url_of, free_port, served_by_workers
+from tests.served import ROOT, SERVED_SECRET_KEY, database_url_of, free_port, served_by_workers
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -129,23 +130,76 @@ def test_sigterm_stops_every_worker(env: dict[str, str]) -> None:
     assert not _sockets(port, "0A")
 
 
-def test_an_address_taken_by_another_server_is_refused_with_the_reason(
-    env: dict[str, str],
-) -> None:
+def _serve(port: int, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    """``serve`` run to its end (bounded), as an operator would start it."""
+    return subprocess.run(
+        [sys.executable, "-m", "approvals_site.serve", "--port", str(port), *extra],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SECRET_KEY": SERVED_SECRET_KEY, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_an_address_another_server_answers_on_is_refused(env: dict[str, str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "approvals_site.serve", "--port", str(port), "--workers", "2"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _serve(port, env, "--workers", "2")
+    assert done.returncode != 0
+    assert f"something already answers on 127.0.0.1:{port}" in done.stderr
+
+
+def test_an_address_held_outside_the_group_is_refused_with_the_reason(
+    env: dict[str, str],
+) -> None:
+    with socket.socket() as held:  # bound, not listening, no SO_REUSEPORT
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        done = _serve(port, env, "--workers", "2")
     assert done.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
+
+
+def test_a_second_instance_on_the_same_port_is_refused(
+    two_workers: tuple[int, subprocess.Popen[str]], env: dict[str, str]
+) -> None:
+    """SO_REUSEPORT would let it in, to take a share of the connections."""
+    port, process = two_workers
+    done = _serve(port, env, "--workers", "1")
+    assert done.returncode != 0 and "something already answers" in done.stderr
+    assert len(_workers(process.pid, port)) == 2 and len(_sockets(port, "0A")) == 2
+
+
+def test_a_settings_error_stops_the_supervisor_instead_of_restarting_forever(
+    env: dict[str, str],
+) -> None:
+    done = _serve(free_port(), {**env, "DATABASE_URL": "notaurl"}, "--workers", "2")
+    assert done.returncode == STARTUP_FAILURE
+    assert "The dashboard could not start" in done.stderr
+    assert "failed to start, stopping the parent process" in done.stderr
+    assert done.stderr.count("died") == 0  # not a worker restarted
+
+
+def test_workers_stop_when_their_supervisor_is_killed(env: dict[str, str]) -> None:
+    """Left running they would serve old code beside the next instance (SO_REUSEPORT)."""
+    port = free_port()
+    with served_by_workers(env, workers=2, port=port) as (_, process):
+        workers = wait_until(lambda: _all_workers(process.pid, port, 2))
+        process.kill()
+        process.wait(timeout=10)
+        wait_until(lambda: not any(_running(pid) for pid in workers), timeout=30)
+        wait_until(lambda: not _sockets(port, "0A"), timeout=10)
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "zombie" not in status
 
 
 def test_arguments_are_checked() -> None:
@@ -164,3 +218,6 @@ def test_arguments_are_checked() -> None:
     )
     assert (config.lifespan, config.access_log, config.app) == ("on", False, serve.APP)
     assert serve.parse([]).workers == (os.cpu_count() or 1) + 1
+    assert serve.parse(["--host", "[::1]"]).host == "::1"  # as written in a URL
+    with pytest.raises(SystemExit):
+        serve.parse(["--log-level", "loud"])
