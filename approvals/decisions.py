@@ -144,7 +144,7 @@ def outcome_message(decision: Decision) -> str:
 
 def already_decided_message(decision: Decision) -> str:
     when = timezone.localtime(decision.decided_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return f"already decided by {decision.actor_label} at {when}"
+    return f"already decided by {decision.actor_label} at {when}; what you sent was not recorded"
 
 
 def _identity(actor: Any) -> dict[str, str]:

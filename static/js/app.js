@@ -186,12 +186,13 @@
     // Focus on something without an id in the decision panel (the outcome after deciding, a
     // button): the push replaces it, and the keyboard must not fall back to the top of the page.
     saved.inPanel = !!(active && !active.id && active.closest && active.closest("#decision-panel"));
-    // The outcome of the reviewer's own decision ("Approved: Trigger.dev has resumed the
-    // run") comes only in the answer to their request: pushes must not wipe it.
-    // It is kept while the panel still shows the same decision and votes; an error ("please
-    // correct the fields") or a state that moved on (someone else decided) lets it go.
+    // The outcome of the reviewer's own request ("Approved: Trigger.dev has resumed the
+    // run", or "already decided by … : what you sent was not recorded" when another
+    // reviewer won the race) comes only in the answer to it: pushes must not wipe it. It is
+    // kept while the panel still shows the same decision and votes; a state that moved on
+    // (a decision or vote since) lets it go.
     var panel = document.getElementById("decision-panel");
-    var outcome = panel && panel.querySelector(".outcome.outcome-ok");
+    var outcome = panel && panel.querySelector(".outcome");
     saved.outcome = outcome ? outcome.cloneNode(true) : null;
     saved.panelState = panel ? panel.getAttribute("data-state") : null;
     return saved;

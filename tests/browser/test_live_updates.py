@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
 
 from approvals.models import Approval
 from tests.browser.conftest import TIMEOUT_MS
@@ -226,6 +226,60 @@ def test_the_deciding_reviewer_sees_what_became_of_the_decision(
         "Approved: Trigger.dev has resumed the run."
     )
     assert_not_reloaded(page)
+
+
+def test_the_reviewer_who_lost_a_race_is_told_and_the_next_push_keeps_it(
+    app: LiveApp,
+    people: Reviewers,
+    live_sandbox: RunningSandbox,
+    reviewer: Any,
+    second_reviewer: Any,
+) -> None:
+    """Rita rejects on a page that has not yet heard that Sam approved: her answer says Sam
+    decided first and that what she sent was not recorded, and the push of Sam's decision,
+    landing after it, leaves that notice in place (it wiped it within milliseconds)."""
+    ids = live_sandbox.start_run(description="Deploy billing 2.5 to production", timeout="1h")
+    token = ids["tokenId"]
+    synced(token)
+    held: list[str | bytes] = []
+    routes: list[WebSocketRoute] = []
+
+    def hold_pushes(socket: WebSocketRoute) -> None:
+        """Rita's socket, as usual, except that pushes of a decided panel wait in ``held``."""
+        routes.append(socket)
+        server = socket.connect_to_server()
+        socket.on_message(lambda message: server.send(message))
+
+        def from_server(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode()
+            if 'id="decision-panel"' in text and 'data-state="none:0:0"' not in text:
+                held.append(message)
+            else:
+                socket.send(message)
+
+        server.on_message(from_server)
+
+    rita = people.sign_in("rita").new_page()
+    rita.route_web_socket(re.compile(r"/ws/"), hold_pushes)
+    rita.goto(detail(token))
+    sam = open_live(people.sign_in("sam"), detail(token))
+    sam.get_by_role("button", name="Approve", exact=True).click()
+    expect(sam.locator("#detail-state .state")).to_have_text("Approved")
+    wait_until(lambda: held, timeout=TIMEOUT_MS / 1000)  # Sam's push, kept from Rita
+
+    rita.get_by_label("Reason").fill("Not during the freeze")
+    rita.get_by_role("button", name="Reject", exact=True).click()
+    notice = rita.locator("#decision-panel .outcome")
+    expect(notice).to_contain_text("Already decided by sam@example.com")
+    expect(notice).to_contain_text("what you sent was not recorded")
+    expect(rita.locator("#detail-state .state")).to_have_text("Approved")
+
+    # Sam's push lands now, after Rita's answer: it replaces the panel (marked, to tell).
+    rita.evaluate("document.getElementById('decision-panel').dataset.before = 'push'")
+    for message in held:
+        routes[-1].send(message)
+    expect(rita.locator("#decision-panel:not([data-before])")).to_have_count(1)
+    expect(notice).to_contain_text("what you sent was not recorded")
 
 
 def test_an_open_approval_page_says_what_a_reload_says(
