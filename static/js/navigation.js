@@ -96,6 +96,13 @@
     return field.defaultValue;
   }
 
+  // Who is signed in on this page: a draft goes back only to the person who typed it (another
+  // may sign in on the same tab; their text is theirs).
+  function signedIn() {
+    var meta = document.querySelector('meta[name="approvals-user"]');
+    return meta ? meta.getAttribute("content") : null;
+  }
+
   function keepUnsaved() {
     var values = {};
     var any = false;
@@ -106,7 +113,7 @@
     });
     if (!any) return;
     try {
-      sessionStorage.setItem(UNSAVED + location.pathname, JSON.stringify({ at: Date.now(), values: values }));
+      sessionStorage.setItem(UNSAVED + location.pathname, JSON.stringify({ at: Date.now(), who: signedIn(), values: values }));
     } catch (e) { /* storage full or off: nothing more to do */ }
   }
 
@@ -118,6 +125,8 @@
       sessionStorage.removeItem(name);
     } catch (e) { return; }
     if (!saved || !saved.values || Date.now() - saved.at > UNSAVED_FOR_MS) return;
+    if (!saved.who || saved.who !== signedIn()) return; // typed by someone else
+
     panelFields().forEach(function (field) {
       var k = fieldKey(field);
       if (!Object.prototype.hasOwnProperty.call(saved.values, k)) return;

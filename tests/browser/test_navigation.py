@@ -147,3 +147,27 @@ def test_an_expired_session_keeps_the_comment_through_signing_in_again(
     # Restored once: a later visit starts empty.
     page.reload()
     expect(page.get_by_label("Comment")).to_have_value("")
+
+
+def test_a_draft_goes_back_only_to_the_person_who_typed_it(
+    page: Any, reviewer: Any, second_reviewer: Any
+) -> None:
+    """Rita's session ends mid-reason and Sam signs in on the same tab: Sam's form is
+    empty, not pre-filled with Rita's words."""
+    approval = make_approval(description="Deploy billing 2.4 to production")
+    detail = f"/approvals/{approval.token_id}/"
+    sign_in(page, "rita", RITA_PASSWORD, next_path=detail)
+    page.get_by_label("Comment").fill("Rita's own note, not for anyone else")
+    Session.objects.all().delete()
+
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill("pw-sam-1234")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(f"{re.escape(detail)}$"))
+    # The page has read the draft (and let it go) before its form is looked at.
+    page.wait_for_function(
+        "() => !Object.keys(sessionStorage).some((key) => key.startsWith('unsaved'))"
+    )
+    expect(page.get_by_label("Comment")).to_have_value("")
