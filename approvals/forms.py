@@ -35,7 +35,26 @@ def _blank_choice(label: str, values: list[str]) -> list[tuple[str, str]]:
     return [("", label), *((value, visible(value)) for value in values)]
 
 
-class QueueFilterForm(forms.Form):
+class FilterForm(forms.Form):
+    """A page's filters from its address. Each filter that is valid applies; one that is not
+    (a choice that does not exist, text too long) is dropped, and shown as dropped, so that
+    the filter bar never shows a filter the results do not apply."""
+
+    def drop_invalid(self) -> None:
+        """Call once the fields' choices are set."""
+        if self.is_valid() or not hasattr(self.data, "copy"):
+            return
+        data = self.data.copy()
+        for name in self.errors:
+            data.pop(name, None)
+        self.data = data
+
+    def applied(self) -> dict[str, Any]:
+        self.is_valid()
+        return self.cleaned_data
+
+
+class QueueFilterForm(FilterForm):
     q = forms.CharField(required=False, max_length=MAX_SEARCH_LENGTH, strip=True)
     task = forms.ChoiceField(required=False)
     tag = forms.CharField(required=False, max_length=limits.TAG_MAX, strip=True)
@@ -63,9 +82,10 @@ class QueueFilterForm(forms.Form):
         _choice_field(self, "status").choices = _blank_choice(
             "Any status", sorted({*statuses, *([status] if status else [])})
         )
+        self.drop_invalid()
 
     def filters(self) -> QueueFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self.applied()
         return QueueFilters(
             q=data.get("q", ""),
             task=data.get("task", ""),
@@ -95,16 +115,16 @@ class QueueFilterForm(forms.Form):
 
     def shown(self) -> str:
         """The chosen view; the reviewer's default when none (or a bad one) is given."""
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self.applied()
         return str(data.get("show") or self.default_show)
 
     def filtered(self) -> bool:
         """Whether any filter narrows the queue (beyond the default view)."""
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self.applied()
         return any(data.get(name) for name in ("q", "task", "tag", "status", "expiring"))
 
 
-class HistoryFilterForm(forms.Form):
+class HistoryFilterForm(FilterForm):
     verdict = forms.ChoiceField(required=False, choices=[("", "Any verdict"), *Verdict.choices])
     reviewer = forms.ChoiceField(required=False)
     delivery = forms.ChoiceField(
@@ -128,9 +148,10 @@ class HistoryFilterForm(forms.Form):
         _choice_field(self, "task").choices = _blank_choice(
             "All tasks", sorted({*tasks, *([task] if task else [])})
         )
+        self.drop_invalid()
 
     def filters(self) -> HistoryFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self.applied()
         return HistoryFilters(
             verdict=data.get("verdict", ""),
             reviewer=data.get("reviewer", ""),

@@ -85,6 +85,23 @@ def test_the_queue_filters_by_task(rita: Client) -> None:
     assert _rows(rita.get("/?task=deploy-production").content.decode()) == [deploy.token_id]
 
 
+def test_a_bad_filter_is_dropped_and_the_others_still_apply(rita: Client) -> None:
+    """An unknown view or order used to void every filter, while the filter bar went on
+    showing them: results and bar must agree."""
+    deploy = make_approval(task_identifier="deploy-production")
+    make_approval(task_identifier="publish-article")
+    page = rita.get("/?show=bogus&order=zzz&task=deploy-production&q=" + "x" * 300)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert _rows(html) == [deploy.token_id]  # the task applies
+    # The bad ones are shown as not applied: no search text, the reviewer's default view.
+    assert '<input type="search" name="q" id="id_q" value=""' in html
+    assert re.search(r'<input type="radio" name="show" value="mine" checked>', html)
+    assert re.search(r'<option value="deploy-production" selected>', html)
+    unknown = rita.get("/?show=bogus&task=%3Cb%3E&status=NOPE")
+    assert _rows(unknown.content.decode()) == []  # shown as filters, and applied as filters
+
+
 def test_the_queue_filters_by_tag(rita: Client) -> None:
     tagged = make_approval(run_tags=["needs-approval", "team:payments"])
     make_approval(run_tags=["needs-approval", "team:search"])
