@@ -74,9 +74,18 @@ def assert_filters_read_well(page: Any) -> None:
     assert abs(task["y"] - tag["y"]) < 1, (task, tag)
     status = page.locator("#live-status")
     expect(status).to_be_visible()
-    box = status.bounding_box()
-    if page.viewport_size["width"] <= 640:  # the dot alone: as wide as it is tall
+    if page.viewport_size["width"] <= 640:
+        # Live, the dot alone, as wide as it is tall; anything else said in words (the
+        # states set here as app.js sets them: this test's server has no websockets).
+        status.evaluate("(s) => { s.textContent = 'Live'; s.dataset.state = 'live'; }")
+        box = status.bounding_box()
         assert abs(box["width"] - box["height"]) < 1, box
+        status.evaluate(
+            "(s) => { s.textContent = 'Signed out: reload to sign in'; s.dataset.state = 'off'; }"
+        )
+        assert status.evaluate("(s) => parseFloat(getComputedStyle(s).fontSize)") > 8
+        assert status.bounding_box()["width"] > 3 * box["width"]
+        assert_fits(page)
 
 
 def _shoot(page: Any, tmp_path: Path, name: str) -> None:
