@@ -36,7 +36,11 @@ def _sockets(port: int, state: str) -> set[int]:
 def _owned(pid: int, inodes: set[int]) -> int:
     """How many of ``inodes`` process ``pid`` holds."""
     held = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # it has just exited (a killed worker, still listed a moment)
+        return 0
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
@@ -50,7 +54,10 @@ def _workers(parent: int, port: int) -> list[int]:
     """The supervisor's children that listen on ``port``."""
     children = []
     for task in Path(f"/proc/{parent}/task").iterdir():
-        children += [int(pid) for pid in (task / "children").read_text().split()]
+        try:
+            children += [int(pid) for pid in (task / "children").read_text().split()]
+        except OSError:  # a thread that has just ended
+            continue
     listening = _sockets(port, "0A")
     return [pid for pid in children if _owned(pid, listening)]
 
