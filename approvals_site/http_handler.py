@@ -7,30 +7,37 @@ middleware chain for async and adapts each piece: a synchronous middleware is ca
 ``process_request`` and ``process_response`` through it again, and the view once more. Each
 crossing is a hand-over between the event loop and a worker thread: about seven per page,
 3 ms of a 4 ms trivial page on this project's 2-core benchmark machine (docs/design.md,
-"Serving"). Here the chain is built as under WSGI (synchronous throughout) and called with
-one ``sync_to_async``: the event loop reads the request and writes the response, one worker
-thread sends ``request_started``, makes the request and runs the middleware and the view, and
-after the send closes the response (``request_finished``). Reading the body, the response's
-send (streaming included) and the error answers are Django's own.
+"Serving"). Here the chain is built as under WSGI (synchronous throughout) and called in one
+hop: the event loop reads the request and writes the response; one worker thread sends
+``request_started``, makes the request, runs the middleware and the view and, the answer's
+bytes being in memory, closes it (``request_finished``, the pooled database connection goes
+back) before the loop sends it. A streamed answer (static files through WhiteNoise) is closed
+after its last part, in a second hop. Reading the body, the response's send and the error
+answers are Django's own.
 
 Django also gives each request a thread of its own (asgiref's ``ThreadSensitiveContext``),
 started for it and joined after it: about 1 ms of 9 on a kept queue page. Here the request's
-thread comes from a stack of idle ones and goes back to it (the context's ``executor``,
-which asgiref leaves running), as a WSGI server's threads serve request after request.
+thread comes from a stack of idle ones and goes back to it, as a WSGI server's threads serve
+request after request, and the hop is the event loop's own ``run_in_executor`` in a copy of
+the request's context rather than ``sync_to_async``, whose bookkeeping (carrying context
+changes back to the loop, which nothing here needs) cost about 0.1 ms of a 2.5 ms kept page.
 Nothing of a request stays on its thread: Django keeps its per-request state (database
-connections, the URL conf, the language) in context variables, not thread-locals.
+connections, the URL conf, the language) in context variables, which asgiref tags with the
+thread that set them, not in thread-locals.
 
-An ``async def`` view would still work (Django runs it with ``async_to_sync``), slower than
-under the stock handler; this project has none (the websockets go through Channels).
+An ``async def`` view would still work (Django runs it with ``async_to_sync``, on an event
+loop of its own as under WSGI), slower than under the stock handler; this project has none
+(the websockets go through Channels).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
@@ -38,6 +45,8 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
+
+T = TypeVar("T")
 
 
 class RequestThreads:
@@ -80,12 +89,13 @@ class SyncChainASGIHandler(ASGIHandler):
             raise ValueError(f"Django serves HTTP only, not {scope['type']}")
         executor = await self.threads.lend()
         try:
-            async with ThreadSensitiveContext(executor=executor):
-                await self.handle(scope, receive, send)
+            await self.handle(scope, receive, send, executor)
         finally:
             self.threads.take_back(executor)
 
-    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def handle(  # type: ignore[override]
+        self, scope: dict[str, Any], receive: Any, send: Any, executor: ThreadPoolExecutor
+    ) -> None:
         """Django's ``handle``, with everything between reading the body and sending the
         response in one hop (``respond``) and no task listening for a disconnect.
 
@@ -98,31 +108,72 @@ class SyncChainASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
+        loop = asyncio.get_running_loop()
+        # The request's own context, entered on its thread for each hop: Django's
+        # per-request state (the database connection above all) lives there, tagged with
+        # that thread, and is dropped with it (asgiref.local).
+        context = contextvars.copy_context()
+
+        def on_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+            return loop.run_in_executor(executor, context.run, fn, *args)
+
         try:
-            response = await sync_to_async(self.respond, thread_sensitive=True)(scope, body_file)
+            made = on_thread(self.respond, scope, body_file)
+            try:
+                response = await asyncio.shield(made)
+            except asyncio.CancelledError:
+                # The server gave up on the request (it is shutting down). A thread cannot
+                # be stopped: let it finish, close a streamed answer it made, and only then
+                # give the thread back (in __call__).
+                response = await _through_cancellation(made)
+                if response.streaming:
+                    await _through_cancellation(on_thread(response.close))
+                raise
+            if not response.streaming:
+                await self.send_response(response, send)  # closed by respond already
+                return
             try:
                 await self.send_response(response, send)
             finally:
                 # request_finished (the pooled connection goes back) after the last byte,
                 # as Django does, and even if the send was cancelled.
-                await sync_to_async(response.close, thread_sensitive=True)()
+                await _through_cancellation(on_thread(response.close))
         finally:
             body_file.close()
 
     def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
-        # On the request's own thread (thread_sensitive, Django's ThreadSensitiveContext per
-        # request), like the close() after it, so database connections stay put.
+        # On the request's own thread, in the request's context, like a streamed answer's
+        # close() after it, so database connections stay put.
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
+        response: HttpResponseBase
         if request is None:
             assert error_response is not None
-            return error_response
-        response: HttpResponseBase = self.get_response(request)
-        response._handler_class = self.__class__  # type: ignore[attr-defined]
-        if isinstance(response, FileResponse):
-            response.block_size = self.chunk_size
+            response = error_response
+        else:
+            response = self.get_response(request)
+            response._handler_class = self.__class__  # type: ignore[attr-defined]
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            # request_finished now, in this hop, rather than in a second one after the send:
+            # every byte of the answer is in memory, and a hand-over between the loop and a
+            # thread and back costs 0.1-0.3 ms on the benchmark machine (docs/design.md,
+            # "Serving").
+            response.close()
         return response
+
+
+async def _through_cancellation(future: asyncio.Future[T]) -> T:
+    """``future``'s result, waited for even while the awaiting task is being cancelled
+    (whoever cancelled it gets their ``CancelledError`` from the caller)."""
+    while True:
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.cancelled():
+                raise
 
 
 def get_application() -> SyncChainASGIHandler:

@@ -1,4 +1,5 @@
-"""Views for tests/test_http_handler.py: a plain page and a streamed one."""
+"""Views for tests/test_http_handler.py: a plain page, a streamed one, and a streamed one that
+waits until the test lets it answer."""
 
 from __future__ import annotations
 
@@ -27,4 +28,17 @@ def streamed(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(_parts())
 
 
-urlpatterns = [path("plain", plain), path("streamed", streamed)]
+# The held view sets ``entered`` and waits for ``release`` (a test sets it, bounded).
+entered = threading.Event()
+release = threading.Event()
+
+
+def held(request: HttpRequest) -> StreamingHttpResponse:
+    view_threads.append(threading.get_ident())
+    entered.set()
+    if not release.wait(timeout=30):
+        raise TimeoutError("the test never released the held view")
+    return StreamingHttpResponse(_parts())
+
+
+urlpatterns = [path("plain", plain), path("streamed", streamed), path("held", held)]

@@ -143,9 +143,11 @@ def test_views(settings: Any) -> list[int]:
     return http_handler_urls.view_threads
 
 
-def test_the_request_signals_and_the_view_share_one_thread_and_finish_follows_the_send(
+def test_the_request_signals_and_the_view_share_one_thread_and_a_whole_answer_finishes_first(
     test_views: list[int],
 ) -> None:
+    """An answer whose bytes are all in memory is closed on the request's thread before it
+    is sent: one hop between the loop and the thread, not two."""
     app = SyncChainASGIHandler()
     sent: list[dict[str, Any]] = []
     with SignalLog(sent) as log:
@@ -154,10 +156,12 @@ def test_the_request_signals_and_the_view_share_one_thread_and_finish_follows_th
     [(started, started_on, _), (finished, finished_on, sent_by_then)] = log.events
     assert (started, finished) == ("started", "finished")
     assert started_on == finished_on == test_views[0] != threading.get_ident()
-    assert sent_by_then == len(sent) == 2  # start and body sent before request_finished
+    assert sent_by_then == 0 and len(sent) == 2  # finished, then start and body sent
 
 
-def test_a_streamed_response_goes_out_whole_then_closes(test_views: list[int]) -> None:
+def test_a_streamed_response_goes_out_whole_then_closes_on_the_request_thread(
+    test_views: list[int],
+) -> None:
     app = SyncChainASGIHandler()
     sent: list[dict[str, Any]] = []
     with SignalLog(sent) as log:
@@ -165,6 +169,39 @@ def test_a_streamed_response_goes_out_whole_then_closes(test_views: list[int]) -
     assert (status, body) == (200, b"one two three")
     assert [name for name, _, _ in log.events] == ["started", "finished"]
     assert log.events[-1][2] == len(sent)  # every part sent before request_finished
+    assert log.events[-1][1] == test_views[0]
+
+
+def test_a_request_cancelled_while_its_view_runs_finishes_before_its_thread_is_lent_again(
+    test_views: list[int],
+) -> None:
+    """The server gives up on a request (shutting down) while its view runs: a thread cannot
+    be stopped, so the request finishes there (its streamed answer closed, the connection
+    given back) before the thread serves the next request."""
+    app = SyncChainASGIHandler()
+    app.threads = RequestThreads(1)
+    http_handler_urls.entered.clear()
+    http_handler_urls.release.clear()
+    sent: list[dict[str, Any]] = []
+
+    async def scenario() -> None:
+        held = asyncio.ensure_future(_get(app, "/held", sent=sent))
+        entered = await asyncio.to_thread(http_handler_urls.entered.wait, 10)
+        assert entered, "the held view never ran"
+        held.cancel()
+        following = asyncio.ensure_future(_get(app, "/plain"))
+        await asyncio.sleep(0)  # let both tasks take the cancellation and ask for a thread
+        http_handler_urls.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(held, timeout=10)
+        status, _, _ = await asyncio.wait_for(following, timeout=10)
+        assert status == 200
+
+    with SignalLog(sent) as log:
+        asyncio.run(scenario())
+    assert [name for name, _, _ in log.events] == ["started", "finished", "started", "finished"]
+    assert sent == []  # nothing of the cancelled answer went out
+    assert app.threads.started == 1
 
 
 def test_a_request_django_cannot_read_gets_a_400_and_still_finishes() -> None:
