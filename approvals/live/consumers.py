@@ -125,6 +125,18 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
     drain: asyncio.Task[None] | None = None
     joined: tuple[str, ...] = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The browser's commands and the events' pushes take turns (``websocket_receive``,
+        # ``_drain``): each reads and updates what the page shows (``shown``) across awaits.
+        # Interleaved, a refresh could send results with a new row while a push computed
+        # before it went on to insert that row again: the page showed it twice.
+        self.turn = asyncio.Lock()
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        async with self.turn:
+            await super().websocket_receive(message)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler with a hop to the
         # database thread; every database call here goes through database_sync_to_async,
@@ -152,7 +164,8 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
                 await self.close(code=SIGNED_OUT)
                 return
             try:
-                await self.approval_event(message)
+                async with self.turn:
+                    await self.approval_event(message)
             except asyncio.CancelledError:
                 raise
             except OSError:  # the browser went away meanwhile (its disconnect follows)

@@ -8,7 +8,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from channels.db import database_sync_to_async
@@ -314,6 +314,95 @@ async def test_a_held_insert_is_not_counted_as_shown(reviewer: Any) -> None:
 
     assert re.search(rf'<tr id="row-{held.pk}"[^>]*class="[^"]*\bfresh\b', results)
     assert not re.search(rf'<tr id="row-{first.pk}"[^>]*class="[^"]*\bfresh\b', results)
+
+
+def _rows_shown(messages: list[str], before: list[int]) -> list[int]:
+    """The queue's row ids after a browser applies ``messages`` in order, as app.js and htmx
+    do: whole results replace the rows; an insert drops what it names, then adds its row."""
+    rows = list(before)
+    for message in messages:
+        if 'id="queue-results"' in message:
+            rows = [int(pk) for pk in re.findall(r'<tr id="row-(\d+)"', message)]
+        elif message.startswith("<!--live:insert-->"):
+            for pk in re.findall(r'hx-swap-oob="delete:#row-(\d+)"', message):
+                rows = [row for row in rows if row != int(pk)]
+            rows += [int(pk) for pk in re.findall(r'<tr id="row-(\d+)"', message)]
+    return rows
+
+
+async def test_a_refresh_and_a_push_take_turns_so_a_new_row_is_shown_once(
+    reviewer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page reconnecting after a restart asks for everything ("refresh") while the push
+    for an approval the sync has just brought in is under way. The refresh waits for the
+    push (or the push would insert, after the results that hold it, the row a second time;
+    a browser test saw that)."""
+    from approvals.live import consumers
+
+    first = await db(make_approval)(description="Already there")
+    sockets: list[Any] = []
+    real_listen = consumers.QueueConsumer.listen
+
+    async def listen(self: Any, *groups_: str) -> None:
+        sockets.append(self)
+        await real_listen(self, *groups_)
+
+    monkeypatch.setattr(consumers.QueueConsumer, "listen", listen)
+    # The push stops before it reads the new row, until the test lets it go on.
+    at_gate, gate = asyncio.Event(), asyncio.Event()
+    real_get = consumers.shared.get
+
+    async def held_get(key: tuple[object, ...], make: Any) -> Any:
+        if key[1] == "facts":
+            at_gate.set()
+            await gate.wait()
+        return await real_get(key, make)
+
+    monkeypatch.setattr(consumers.shared, "get", held_get)
+    waited = asyncio.Event()
+
+    class Turns(asyncio.Lock):
+        async def acquire(self) -> Literal[True]:
+            if self.locked():
+                waited.set()
+            return await super().acquire()
+
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        [consumer] = sockets
+        consumer.turn = Turns()
+        received: list[str] = []
+        results_in, insert_in = asyncio.Event(), asyncio.Event()
+
+        async def collect() -> None:
+            while True:
+                received.append(str(await socket.receive_from(timeout=WAIT)))
+                if 'id="queue-results"' in received[-1]:
+                    results_in.set()
+                elif received[-1].startswith("<!--live:insert-->"):
+                    insert_in.set()
+
+        collector = asyncio.ensure_future(collect())
+        new = await db(make_approval)(description="Arrived meanwhile")
+        await db(_announce)(new, "appeared")
+        await asyncio.wait_for(at_gate.wait(), WAIT)  # the push is under way
+        await socket.send_to(text_data='{"type": "refresh", "query": ""}')
+        # The refresh waits its turn, or overtakes the push and answers first.
+        turn_or_results = [asyncio.ensure_future(e.wait()) for e in (waited, results_in)]
+        done, pending = await asyncio.wait(
+            turn_or_results, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        assert done, "the refresh neither waited nor answered"
+        gate.set()
+        async with asyncio.timeout(WAIT):
+            await results_in.wait()
+            await insert_in.wait()
+        collector.cancel()
+
+    assert _rows_shown(received, [first.pk]).count(new.pk) == 1
+    assert _rows_shown(received, [first.pk]) == [first.pk, new.pk]
+    assert waited.is_set()  # the refresh waited for the push's turn to end
 
 
 # --- "Needs my decision": each reviewer's own view of the queue --------------------------------
