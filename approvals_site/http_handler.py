@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -102,8 +102,8 @@ class SyncChainASGIHandler(ASGIHandler):
         Django's own sends ``request_started`` in a hop of its own and races the view
         against a task waiting for ``http.disconnect``. Under this chain every view is
         synchronous: a thread cannot be cancelled, so that race only stopped the *send*
-        to a client already gone, which uvicorn drops anyway. Streaming responses (static
-        files through WhiteNoise) go out as under Django's handler, closed after sending."""
+        to a client already gone, which uvicorn drops anyway. A streamed answer goes out
+        part by part as under Django's handler, closed after its last part."""
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
@@ -132,12 +132,49 @@ class SyncChainASGIHandler(ASGIHandler):
             if not response.streaming:
                 await self.send_response(response, send)  # closed by respond already
                 return
+            closed = False
+
+            def close() -> None:
+                # Once, on the request's thread: the hop reading a file's end may close it
+                # while a cancelled send asks again.
+                nonlocal closed
+                if not closed:
+                    closed = True
+                    response.close()
+
+            content = None if response.is_async else response.streaming_content  # type: ignore[attr-defined]
+            if isinstance(content, Iterator):
+                # A file (static files through WhiteNoise): read on the request's thread,
+                # a block or more a hop, and closed in the hop that reads its end. Django
+                # would read it whole on another thread first, warning each time.
+                parts = content
+
+                def take() -> tuple[list[bytes], bool]:
+                    taken, size = [], 0
+                    for part in parts:
+                        taken.append(part)
+                        size += len(part)
+                        if size >= self.chunk_size:
+                            return taken, False
+                    close()
+                    return taken, True
+
+                async def from_thread() -> AsyncIterator[bytes]:
+                    while True:
+                        taken, last = await on_thread(take)
+                        for part in taken:
+                            yield part
+                        if last:
+                            return
+
+                response.streaming_content = from_thread()  # type: ignore[attr-defined]
             try:
                 await self.send_response(response, send)
             finally:
                 # request_finished (the pooled connection goes back) after the last byte,
                 # as Django does, and even if the send was cancelled.
-                await _through_cancellation(on_thread(response.close))
+                if not closed:
+                    await _through_cancellation(on_thread(close))
         finally:
             body_file.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import warnings
 from typing import Any
 
 import pytest
@@ -169,6 +170,37 @@ def test_a_streamed_response_goes_out_whole_then_closes_on_the_request_thread(
     assert (status, body) == (200, b"one two three")
     assert [name for name, _, _ in log.events] == ["started", "finished"]
     assert log.events[-1][2] == len(sent)  # every part sent before request_finished
+    assert log.events[-1][1] == test_views[0]
+
+
+def test_a_sync_stream_is_read_on_the_request_thread_and_closed_once_without_a_warning(
+    test_views: list[int],
+) -> None:
+    """Static files (WhiteNoise) are sync iterators: read on the request's own thread, not
+    gathered whole on another after Django's warning."""
+    http_handler_urls.part_threads.clear()
+    app = SyncChainASGIHandler()
+    sent: list[dict[str, Any]] = []
+    with SignalLog(sent) as log, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, _, body = asyncio.run(_get(app, "/sync-streamed", sent=sent))
+    assert (status, body) == (200, b"first second third")
+    assert not [w for w in caught if "synchronous iterators" in str(w.message)]
+    assert set(http_handler_urls.part_threads) == {test_views[0]}
+    [(_, started_on, _), (finished, finished_on, _)] = log.events
+    assert finished == "finished" and started_on == finished_on == test_views[0]
+
+
+def test_a_file_bigger_than_a_chunk_goes_out_in_chunks_and_whole(test_views: list[int]) -> None:
+    app = SyncChainASGIHandler()
+    sent: list[dict[str, Any]] = []
+    with SignalLog(sent) as log:
+        status, _, body = asyncio.run(_get(app, "/big-file", sent=sent))
+    assert (status, body) == (200, http_handler_urls.BIG)
+    parts = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
+    assert len(parts) >= len(http_handler_urls.BIG) // app.chunk_size
+    assert max(len(m["body"]) for m in parts) <= app.chunk_size
+    assert [name for name, _, _ in log.events] == ["started", "finished"]
     assert log.events[-1][1] == test_views[0]
 
 
