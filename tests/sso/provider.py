@@ -91,7 +91,14 @@ def running_provider(
             return False
 
     try:
-        wait_until(answers, timeout=30)
+        try:
+            # Node loads oidc-provider in a second or two; a machine busy with both test legs
+            # has taken longer (CI once timed out at 30 s, saying nothing more).
+            wait_until(answers, timeout=90)
+        except AssertionError as exc:
+            stop(process)
+            said = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"the OpenID provider did not answer at {url}: {said}") from exc
         yield OpenIdProvider(url=url, people_file=people, process=process)
     finally:
         stop(process)
