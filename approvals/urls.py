@@ -18,4 +18,5 @@ urlpatterns = [
         name="notification_settings",
     ),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
 ]

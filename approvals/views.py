@@ -21,10 +21,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import capfirst
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from django_htmx.middleware import HtmxDetails
 
-from approvals import people, queries
+from approvals import people, queries, readiness
 from approvals.action_pages import post_only
 from approvals.decisions import DecisionError, DecisionResult, decide, decide_many
 from approvals.forms import (
@@ -615,3 +616,16 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """200 while the database (and Redis, when set) answer; 503 naming what does not
+    (approvals/readiness.py)."""
+    missing = readiness.away()
+    if missing:
+        words = " and ".join(missing)
+        return HttpResponse(
+            f"not ready: {words} unreachable\n", status=503, content_type="text/plain"
+        )
+    return HttpResponse("ready", content_type="text/plain")

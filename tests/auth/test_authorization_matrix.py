@@ -386,6 +386,11 @@ TABLE: dict[str, Entry] = {
         get=OK,
         post=OK,
     ),
+    "readyz": public(
+        'load balancers check it without credentials; it says only "ready" or what is away',
+        get=OK,
+        post=OK,
+    ),
 }
 
 
