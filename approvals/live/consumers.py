@@ -46,6 +46,8 @@ SIGNED_OUT = 4401
 NOT_FOUND = 4404
 # The largest message a browser sends (a command and a query string).
 MAX_COMMAND_BYTES = 4_096
+# A browser's command in a socket's inbox (the hub's events are "approval.event").
+COMMAND = "browser.command"
 
 
 class _Shared:
@@ -65,11 +67,29 @@ class _Shared:
                 self._futures.popitem(last=False)
             try:
                 future.set_result(await database_sync_to_async(make)())
+            except asyncio.CancelledError:
+                # The socket making it closed: the others waiting make it again, rather
+                # than wait forever for a render nobody finishes (their pages froze).
+                self._drop(key, future)
+                future.set_exception(_Abandoned())
+                future.exception()
+                raise
             except Exception as exc:
-                self._futures.pop(key, None)
+                self._drop(key, future)
                 future.set_exception(exc)
                 future.exception()  # retrieved here: the awaiting sockets re-raise it
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except _Abandoned:
+            return await self.get(key, make)
+
+    def _drop(self, key: tuple[Any, ...], future: asyncio.Future[Any]) -> None:
+        if self._futures.get(key) is future:
+            del self._futures[key]
+
+
+class _Abandoned(Exception):
+    """A shared render whose socket closed before it was made."""
 
 
 shared = _Shared()
@@ -125,17 +145,19 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
     drain: asyncio.Task[None] | None = None
     joined: tuple[str, ...] = ()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The browser's commands and the events' pushes take turns (``websocket_receive``,
-        # ``_drain``): each reads and updates what the page shows (``shown``) across awaits.
-        # Interleaved, a refresh could send results with a new row while a push computed
-        # before it went on to insert that row again: the page showed it twice.
-        self.turn = asyncio.Lock()
-
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        async with self.turn:
-            await super().websocket_receive(message)
+        """The browser's commands (``refresh``, ``watch``) join the events in the inbox and
+        are handled in arrival order by the same task. Both read and update which rows the
+        page shows across awaits: a refresh that overtook a push under way sent results with
+        a new row which the push then inserted again (the page showed it twice). The
+        socket's own task stays free for the disconnect, which must not wait behind a push
+        still sending to a browser that is leaving."""
+        inbox = getattr(self, "inbox", None)
+        if inbox is None:  # not listening: the socket was refused or is closing
+            return
+        # A full inbox is a socket a thousand events behind: the next refresh catches up.
+        with contextlib.suppress(asyncio.QueueFull):
+            inbox.put_nowait({"type": COMMAND, "text": message.get("text")})
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler with a hop to the
@@ -164,7 +186,9 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
                 await self.close(code=SIGNED_OUT)
                 return
             try:
-                async with self.turn:
+                if message.get("type") == COMMAND:
+                    await self.receive(text_data=message.get("text"))
+                else:
                     await self.approval_event(message)
             except asyncio.CancelledError:
                 raise

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -330,13 +331,13 @@ def _rows_shown(messages: list[str], before: list[int]) -> list[int]:
     return rows
 
 
-async def test_a_refresh_and_a_push_take_turns_so_a_new_row_is_shown_once(
+async def test_a_refresh_waits_for_a_push_under_way_so_a_new_row_is_shown_once(
     reviewer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A page reconnecting after a restart asks for everything ("refresh") while the push
-    for an approval the sync has just brought in is under way. The refresh waits for the
-    push (or the push would insert, after the results that hold it, the row a second time;
-    a browser test saw that)."""
+    for an approval the sync has just brought in is under way. The refresh waits in the
+    socket's inbox for the push (or the push would insert, after the results that hold it,
+    the row a second time; a browser test saw that)."""
     from approvals.live import consumers
 
     first = await db(make_approval)(description="Already there")
@@ -359,17 +360,9 @@ async def test_a_refresh_and_a_push_take_turns_so_a_new_row_is_shown_once(
         return await real_get(key, make)
 
     monkeypatch.setattr(consumers.shared, "get", held_get)
-    waited = asyncio.Event()
-
-    class Turns(asyncio.Lock):
-        async def acquire(self) -> Literal[True]:
-            if self.locked():
-                waited.set()
-            return await super().acquire()
 
     async with _socket("/ws/approvals/", reviewer) as socket:
         [consumer] = sockets
-        consumer.turn = Turns()
         received: list[str] = []
         results_in, insert_in = asyncio.Event(), asyncio.Event()
 
@@ -386,14 +379,12 @@ async def test_a_refresh_and_a_push_take_turns_so_a_new_row_is_shown_once(
         await db(_announce)(new, "appeared")
         await asyncio.wait_for(at_gate.wait(), WAIT)  # the push is under way
         await socket.send_to(text_data='{"type": "refresh", "query": ""}')
-        # The refresh waits its turn, or overtakes the push and answers first.
-        turn_or_results = [asyncio.ensure_future(e.wait()) for e in (waited, results_in)]
-        done, pending = await asyncio.wait(
-            turn_or_results, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            task.cancel()
-        assert done, "the refresh neither waited nor answered"
+        # The refresh waits in the socket's inbox behind the push, or overtakes it and
+        # answers first (as it did).
+        async with asyncio.timeout(WAIT):
+            while not (consumer.inbox.qsize() or results_in.is_set()):
+                await asyncio.sleep(0.005)  # polled, bounded
+        queued_behind = consumer.inbox.qsize() > 0
         gate.set()
         async with asyncio.timeout(WAIT):
             await results_in.wait()
@@ -402,7 +393,34 @@ async def test_a_refresh_and_a_push_take_turns_so_a_new_row_is_shown_once(
 
     assert _rows_shown(received, [first.pk]).count(new.pk) == 1
     assert _rows_shown(received, [first.pk]) == [first.pk, new.pk]
-    assert waited.is_set()  # the refresh waited for the push's turn to end
+    assert queued_behind  # the refresh waited for the push to end
+
+
+async def test_a_shared_render_abandoned_by_its_socket_is_made_again_for_the_others() -> None:
+    """Sockets share one render per event; when the socket making it closes mid-way (its
+    task cancelled), those waiting for it make it again rather than wait forever."""
+    from approvals.live.consumers import _Shared
+
+    shared = _Shared()
+    started, release = threading.Event(), threading.Event()
+    made: list[int] = []
+
+    def make() -> str:
+        made.append(threading.get_ident())
+        if len(made) == 1:
+            started.set()
+            assert release.wait(WAIT), "never released"
+        return f"render {len(made)}"
+
+    maker = asyncio.ensure_future(shared.get(("event", "row"), make))
+    assert await asyncio.to_thread(started.wait, WAIT)
+    waiter = asyncio.ensure_future(shared.get(("event", "row"), make))
+    await asyncio.sleep(0)  # the waiter finds the render under way and waits for it
+    maker.cancel()  # its socket closed
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await maker
+    assert await asyncio.wait_for(waiter, WAIT) == "render 2"
 
 
 # --- "Needs my decision": each reviewer's own view of the queue --------------------------------
