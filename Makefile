@@ -69,7 +69,7 @@ test-fast: setup
 
 # mypy --strict on the app, and on the tests written since the suite went strict; the older
 # tests (about 240 findings, mostly unannotated fixtures) join this list as they are touched.
-TYPED_TESTS := tests/hardening tests/live tests/test_http_handler.py tests/test_serve.py tests/admin/test_many_to_many_hints.py tests/pages/test_queue_page_cache.py tests/pages/test_queue_page_cache_served.py tests/browser/live_app.py tests/browser/test_live_updates.py tests/served.py tests/waiting.py tests/test_docs_references.py \
+TYPED_TESTS := tests/hardening tests/live tests/test_http_handler.py tests/test_served_helper.py tests/test_serve.py tests/admin/test_many_to_many_hints.py tests/pages/test_queue_page_cache.py tests/pages/test_queue_page_cache_served.py tests/browser/live_app.py tests/browser/test_live_updates.py tests/served.py tests/waiting.py tests/test_docs_references.py \
 	tests/test_status_tables_agree.py tests/test_text_limits_agree.py tests/test_redis_channel_layer.py \
 	tests/api/test_list_and_queue_agree.py tests/sandbox/test_standalone_command.py \
 	tests/sync/test_poison_records.py tests/sync/test_tokens_belong_to_one_run.py \

@@ -3,6 +3,7 @@ the ASGI server (connection handling, request bodies) rather than Django's test 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -41,6 +42,32 @@ def database_url_of(settings_dict: dict[str, Any], **query: str) -> str:
     return url
 
 
+def _listening_sockets(port: int) -> set[str]:
+    """The inodes of the sockets listening on ``port`` (Linux's /proc/net tables)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    found.add(fields[9])
+    return found
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a socket listening on ``port``. A port from free_port()
+    can be taken by another process before the server binds it; the probe then reaches that
+    other server while ours has exited or is about to."""
+    inodes = _listening_sockets(port)
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return True
+    return False
+
+
 @contextmanager
 def _running(
     command: list[str],
@@ -49,10 +76,12 @@ def _running(
     probe: str,
     headers: dict[str, str],
     log: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[subprocess.Popen[str]]:
     """Run ``command`` from the project root until the block ends (yielding the process);
     first wait (bounded) until
-    ``probe`` answers below 500, failing at once with its log if the process exits. The log
+    ``probe`` answers below 500 (and, given ``port``, the process itself listens there),
+    failing at once with its log if the process exits. The log
     goes to a file (``log``, for a test that reads it; else a temporary one), not a pipe:
     nobody reads a pipe while the server runs, and a server that logged more than the pipe
     holds would stop."""
@@ -66,9 +95,10 @@ def _running(
                 sink.seek(0)
                 raise AssertionError(f"{command[1:4]} exited: {sink.read()[-4000:]}")
             try:
-                return httpx.get(probe, headers=headers, timeout=2).status_code < 500
+                answered = httpx.get(probe, headers=headers, timeout=2).status_code < 500
             except httpx.TransportError:
                 return False
+            return answered and (port is None or listens_on(process.pid, port))
 
         try:
             wait_until(answers, timeout=30)
@@ -98,7 +128,6 @@ def served_dashboard(
 ) -> Iterator[str]:
     """Start uvicorn with ``env`` on top of this environment (on ``port``, or a free one, its
     log in ``log`` if given, with ``uvicorn_args`` added); yields its base URL."""
-    port = port or free_port()
     full_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "approvals_site.settings",
@@ -106,13 +135,26 @@ def served_dashboard(
         "DJANGO_SECRET_KEY": SERVED_SECRET_KEY,
         **env,
     }
-    command = [
-        sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--lifespan", lifespan,
-        "--log-level", "warning", *uvicorn_args,
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with _running(command, env=full_env, probe=f"{url}/healthz", headers={}, log=log):
+    with contextlib.ExitStack() as stack:
+        for attempt in range(3):
+            # A free port can be taken by another process before uvicorn binds it: then
+            # try another (unless the test named its port).
+            chosen = port or free_port()
+            command = [
+                sys.executable, "-m", "uvicorn", "approvals_site.asgi:application",
+                "--host", "127.0.0.1", "--port", str(chosen), "--lifespan", lifespan,
+                "--log-level", "warning", *uvicorn_args,
+            ]  # fmt: skip
+            url = f"http://127.0.0.1:{chosen}"
+            probe = f"{url}/healthz"
+            try:
+                stack.enter_context(
+                    _running(command, env=full_env, probe=probe, headers={}, log=log, port=chosen)
+                )
+                break
+            except AssertionError as exc:
+                if port is not None or attempt == 2 or "address already in use" not in str(exc):
+                    raise
         yield url
 
 

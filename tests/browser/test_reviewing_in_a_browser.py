@@ -128,6 +128,7 @@ def test_bulk_reject_from_the_queue(page: Any, reviewer: Any, live_sandbox: Any)
     page.get_by_placeholder("Reason (required)").fill("Superseded")
     page.get_by_role("button", name="Reject selected").click()
     page.locator(".bulk-confirm").get_by_role("button", name="Reject 2").click()
-    expect(page.locator(".bulk-report li.ok")).to_have_count(2)
+    # Two deliveries upstream first: more than the default 5 s on a machine running both legs.
+    expect(page.locator(".bulk-report li.ok")).to_have_count(2, timeout=20_000)
     expect(page.get_by_text("Nothing is waiting for your decision.")).to_be_visible()
     assert set(Decision.objects.values_list("approval_id", flat=True)) == {first.pk, second.pk}
