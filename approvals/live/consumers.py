@@ -46,8 +46,6 @@ SIGNED_OUT = 4401
 NOT_FOUND = 4404
 # The largest message a browser sends (a command and a query string).
 MAX_COMMAND_BYTES = 4_096
-# A browser's command in a socket's inbox (the hub's events are "approval.event").
-COMMAND = "browser.command"
 
 
 class _Shared:
@@ -145,20 +143,6 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
     drain: asyncio.Task[None] | None = None
     joined: tuple[str, ...] = ()
 
-    async def websocket_receive(self, message: dict[str, Any]) -> None:
-        """The browser's commands (``refresh``, ``watch``) join the events in the inbox and
-        are handled in arrival order by the same task. Both read and update which rows the
-        page shows across awaits: a refresh that overtook a push under way sent results with
-        a new row which the push then inserted again (the page showed it twice). The
-        socket's own task stays free for the disconnect, which must not wait behind a push
-        still sending to a browser that is leaving."""
-        inbox = getattr(self, "inbox", None)
-        if inbox is None:  # not listening: the socket was refused or is closing
-            return
-        # A full inbox is a socket a thousand events behind: the next refresh catches up.
-        with contextlib.suppress(asyncio.QueueFull):
-            inbox.put_nowait({"type": COMMAND, "text": message.get("text")})
-
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every handler with a hop to the
         # database thread; every database call here goes through database_sync_to_async,
@@ -186,10 +170,7 @@ class _SignedInConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channe
                 await self.close(code=SIGNED_OUT)
                 return
             try:
-                if message.get("type") == COMMAND:
-                    await self.receive(text_data=message.get("text"))
-                else:
-                    await self.approval_event(message)
+                await self.approval_event(message)
             except asyncio.CancelledError:
                 raise
             except OSError:  # the browser went away meanwhile (its disconnect follows)
