@@ -305,26 +305,7 @@
       return;
     }
     saved = snapshot();
-    if (message.indexOf(INSERT_MARK) === 0 && message.indexOf('id="queue-results"') === -1) {
-      dropRowsComingAgain(message);
-    }
   });
-  // An approval never has two rows. A push computed before a refresh's results can land after
-  // them with a row they already hold (seen once after a server restart): the row on the page
-  // goes, and the insert puts the pushed one in its place. A row the message deletes itself
-  // is left to that delete.
-  function dropRowsComingAgain(message) {
-    var rows = document.getElementById("queue-rows");
-    if (!rows) return;
-    var found, pattern = /<tr id="(row-\d+)"/g;
-    while ((found = pattern.exec(message)) !== null) {
-      var existing = document.getElementById(found[1]);
-      if (existing && rows.contains(existing) &&
-          message.indexOf('delete:#' + found[1] + '"') === -1) {
-        existing.remove();
-      }
-    }
-  }
   document.addEventListener("htmx:wsAfterMessage", function () {
     if (saved) restore(saved);
     saved = null;
