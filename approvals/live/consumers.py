@@ -18,7 +18,7 @@ import logging
 import random
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, TypeVar
@@ -46,6 +46,9 @@ SIGNED_OUT = 4401
 NOT_FOUND = 4404
 # The largest message a browser sends (a command and a query string).
 MAX_COMMAND_BYTES = 4_096
+# How often a queue push or refresh is worked out again when the other was sent meanwhile
+# (each is a few milliseconds; more than one retry is already rare).
+ATTEMPTS = 5
 
 
 class _Shared:
@@ -247,6 +250,9 @@ class QueueConsumer(_SignedInConsumer):
         view = await database_sync_to_async(self._read_view)()
         self.shown: set[int] = set(view.on_page)  # the rows the browser shows
         self.leaving: set[int] = set()  # rows sent as "left just now", maybe still showing
+        # Counts what was sent (or the filters changing): a push or refresh worked out while
+        # it moved is out of date (docs/live-updates.md, "Order").
+        self.version = 0
         await self.accept()
         await self.listen(groups.QUEUE)
         self.start_watchdog()
@@ -270,26 +276,41 @@ class QueueConsumer(_SignedInConsumer):
         if command is None:
             return
         query = fragments.normalise_query(command.query)
-        # Rows the browser did not show before are highlighted, unless it changed filters.
-        seen = set(self.shown) if query == self.query else None
-        changed = query != self.query
+        same_filters = query == self.query
         self.query = query
         if command.type == "refresh":
-            # Rights may have changed since the socket opened (groups, policies).
-            self.reviewer = await database_sync_to_async(Reviewer)(self.scope["user"])
-            await database_sync_to_async(self._read_view)()
-            html, ids = await database_sync_to_async(self._results)(seen)
-            self.shown = set(ids)
-            self.leaving.clear()
-            await self.send(text_data=html)
+            await self._refresh(same_filters)
             return
-        view = await database_sync_to_async(self._read_view)() if changed else None
+        view = await database_sync_to_async(self._read_view)() if not same_filters else None
         if command.rows is not None:
             self.shown = set(command.rows)
         elif view is not None:
             self.shown = set(view.on_page)
         else:
             self.shown = set((await database_sync_to_async(self._read_view)()).on_page)
+        self.version += 1  # a push worked out against the old filters must be worked out again
+
+    async def _refresh(self, same_filters: bool) -> None:
+        """Send the whole results as a reload would show them. Pushes run beside this (on the
+        socket's drain task); one sent while the results were read may be older or newer
+        than them, so they are read again until none was (docs/live-updates.md, "Order")."""
+        # Rows the browser did not show before are highlighted, unless it changed filters.
+        seen = set(self.shown) if same_filters else None
+        for _attempt in range(ATTEMPTS):
+            version = self.version
+            # Rights may have changed since the socket opened (groups, policies).
+            self.reviewer = await database_sync_to_async(Reviewer)(self.scope["user"])
+            await database_sync_to_async(self._read_view)()
+            html, ids = await database_sync_to_async(self._results)(seen)
+            if self.version == version:
+                break
+        else:
+            logger.info("live: a refresh raced %d pushes; sent as last read", ATTEMPTS)
+        # No await between the check above and the send: nothing else is sent in between.
+        self.shown = set(ids)
+        self.leaving = set()
+        self.version += 1
+        await self.send(text_data=html)
 
     def _results(
         self, seen: set[int] | None = None, *, shared: bool = False
@@ -299,10 +320,23 @@ class QueueConsumer(_SignedInConsumer):
         return fragments.queue_results(request, seen=seen, shared=shared, excluded=excluded)
 
     async def approval_event(self, message: dict[str, Any]) -> None:
+        """Work the push out on copies of what the browser shows, and send it only if no
+        refresh (or filter change) was sent meanwhile; otherwise work it out again against
+        what that sent (docs/live-updates.md, "Order")."""
         event = ApprovalEvent.from_message(message)
-        for part in await self._push(event, self.shown):
-            if part:
-                await self.send(text_data=part)
+        for _attempt in range(ATTEMPTS):
+            version = self.version
+            shown, leaving = set(self.shown), set(self.leaving)
+            part = await self._push(event, shown, leaving)
+            if self.version == version:
+                break
+        else:
+            logger.info("live: a push raced %d refreshes; sent as last worked out", ATTEMPTS)
+        # No await between the check above and the send: nothing else is sent in between.
+        self.shown, self.leaving = shown, leaving
+        self.version += 1
+        if part:
+            await self.send(text_data=part)
 
     async def _row(
         self,
@@ -322,18 +356,19 @@ class QueueConsumer(_SignedInConsumer):
             ),
         )
 
-    async def _push(self, event: ApprovalEvent, shown: set[int]) -> list[str]:
+    async def _push(self, event: ApprovalEvent, shown: set[int], leaving: set[int]) -> str:
         """This socket's message: the row parts first (they name the approval), the count
-        last, in one frame. The snapshot and the row's facts are read once per event,
-        process and filters (and rights), and shared by every socket."""
+        last, in one frame ("" for none). ``shown`` and ``leaving`` are updated to what the
+        browser shows once it applied it. The snapshot and the row's facts are read once per
+        event, process and filters (and rights), and shared by every socket."""
         pk = event.approval_id
         facts = await shared.get((event.id, "facts"), lambda: fragments.row_facts(pk))
         approval = facts.approval
         standing = self.reviewer.standing_of(approval, facts.votes) if approval else None
         if event.kind == Kind.PRESENCE:
             if pk not in shown:
-                return []
-            return [await self._row(event, facts, standing, leaving=False)]
+                return ""
+            return await self._row(event, facts, standing, leaving=False)
         query, reviewer = self.query, self.reviewer
         personal = (self.scope["user"].pk,) if self.show == SHOW_REQUESTED else ()
         snapshot = await shared.get(
@@ -353,14 +388,14 @@ class QueueConsumer(_SignedInConsumer):
         leaving_kind = event.kind in LEAVING
         if leaving_kind or (pk in shown and pk not in on_page):
             if pk not in shown:
-                return [count]
+                return count
             shown.discard(pk)
-            self.leaving.add(pk)
-            return [await self._row(event, facts, standing, leaving=True) + count]
+            leaving.add(pk)
+            return await self._row(event, facts, standing, leaving=True) + count
         if pk not in on_page:
-            return [count]  # on another page, or filtered out: the count says enough
+            return count  # on another page, or filtered out: the count says enough
         if pk in shown:
-            return [await self._row(event, facts, standing, leaving=False) + count]
+            return await self._row(event, facts, standing, leaving=False) + count
         position = on_page.index(pk)
         after = on_page[position - 1] if position else None
         if not shown or (after is not None and after not in shown):
@@ -383,18 +418,18 @@ class QueueConsumer(_SignedInConsumer):
             html, ids = await shared.get(
                 key, lambda: self._results(seen, shared=self.show == SHOW_MINE)
             )
-            self.leaving.clear()
+            leaving.clear()
             shown.clear()
             shown.update(ids)
-            return [fragments.INSERT_MARK + html]  # the count is inside the results
+            return fragments.INSERT_MARK + html  # the count is inside the results
         row = await self._row(event, facts, standing, leaving=False, fresh=True)
         removed = sorted(shown - set(on_page))
         shown.difference_update(removed)
         shown.add(pk)
-        if pk in self.leaving:
+        if pk in leaving:
             removed.append(pk)
-            self.leaving.discard(pk)
-        return [fragments.inserted_row(row, after=after, removed=removed) + count]
+            leaving.discard(pk)
+        return fragments.inserted_row(row, after=after, removed=removed) + count
 
 
 class ApprovalConsumer(_SignedInConsumer):
@@ -413,6 +448,7 @@ class ApprovalConsumer(_SignedInConsumer):
         self.approval_id: int = approval.pk
         self.path = f"/approvals/{token_id}/"
         self.socket_id = f"{uuid.uuid4().hex}"  # this socket's presence row
+        self.version = 0  # counts the parts sent (see _send_latest)
         await self.accept()
         await self.listen(groups.approval(approval.pk))
         await database_sync_to_async(presence.join)(
@@ -440,7 +476,21 @@ class ApprovalConsumer(_SignedInConsumer):
 
     async def _send_all(self) -> None:
         request = self.request(self.path)
-        html = await database_sync_to_async(fragments.detail_live)(request, self.approval_id)
+        await self._send_latest(
+            lambda: database_sync_to_async(fragments.detail_live)(request, self.approval_id)
+        )
+
+    async def _send_latest(self, make: Callable[[], Awaitable[str]]) -> None:
+        """Send what ``make`` reads, read again if another part was sent meanwhile: a refresh
+        read before a decision must not land after the decision's push and undo it on the
+        page (docs/live-updates.md, "Order")."""
+        for _attempt in range(ATTEMPTS):
+            version = self.version
+            html = await make()
+            if self.version == version:
+                break
+        # No await between the check above and the send: nothing else is sent in between.
+        self.version += 1
         if html:
             await self.send(text_data=html)
 
@@ -450,9 +500,8 @@ class ApprovalConsumer(_SignedInConsumer):
             return
         if event.kind == Kind.PRESENCE:
             request = self.request(self.path)
-            html = await database_sync_to_async(fragments.detail_presence)(
-                request, self.approval_id
+            await self._send_latest(
+                lambda: database_sync_to_async(fragments.detail_presence)(request, self.approval_id)
             )
-            await self.send(text_data=html)
             return
         await self._send_all()

@@ -317,6 +317,113 @@ async def test_a_held_insert_is_not_counted_as_shown(reviewer: Any) -> None:
     assert not re.search(rf'<tr id="row-{first.pk}"[^>]*class="[^"]*\bfresh\b', results)
 
 
+# --- Order: a push and a refresh worked out at the same time ------------------------------------
+
+
+def _hold_after_first_read(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold the socket's first read of ``name`` (run through database_sync_to_async) once it
+    has read, until released: the window in which the socket's other task sends."""
+    from approvals.live import consumers
+
+    real = consumers.database_sync_to_async
+    read, release = asyncio.Event(), asyncio.Event()
+
+    def holding(function: Any) -> Any:
+        run = real(function)
+        if getattr(function, "__name__", "") != name:
+            return run
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            result = await run(*args, **kwargs)
+            if not read.is_set():
+                read.set()
+                await release.wait()
+            return result
+
+        return held
+
+    monkeypatch.setattr(consumers, "database_sync_to_async", holding)
+    return read, release
+
+
+async def test_a_push_worked_out_before_a_refresh_is_worked_out_again_after_it(
+    reviewer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen in CI after a server restart: a new row's insert, worked out against the rows the
+    page showed before its reconnection's refresh, went out after that refresh's results,
+    which held the row already; the page showed it twice."""
+    from approvals.live.consumers import QueueConsumer
+
+    first = await db(make_approval)(description="Already there")
+    inserting, release = asyncio.Event(), asyncio.Event()
+    real_row = QueueConsumer._row
+
+    async def held_row(self: QueueConsumer, *args: Any, **kwargs: Any) -> str:
+        if kwargs.get("fresh"):  # the push has decided to insert the row after the first
+            inserting.set()
+            await release.wait()
+        return await real_row(self, *args, **kwargs)
+
+    monkeypatch.setattr(QueueConsumer, "_row", held_row)
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        new = await db(make_approval)(description="Arrived during the restart")
+        await db(_announce)(new, "appeared")
+        await asyncio.wait_for(inserting.wait(), WAIT)
+        await socket.send_to(text_data='{"type": "refresh", "query": ""}')
+        results = await _until(socket, 'id="queue-results"')
+        release.set()
+        after = await _until(socket, 'id="queue-count"')
+        assert await _silent(socket)
+
+    assert f'id="row-{first.pk}"' in results and f'id="row-{new.pk}"' in results
+    assert not after.startswith("<!--live:insert-->")  # not inserted a second time
+    assert f'id="row-{new.pk}"' in after  # the row, replaced in place
+    assert f"afterend:#row-{first.pk}" not in after
+
+
+async def test_a_refresh_read_before_a_push_is_read_again_after_it(
+    reviewer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other order: results read before a new row, sent after its insert, would take the
+    row off the page again (and the socket would think the page never had it)."""
+    first = await db(make_approval)(description="Already there")
+    read, release = _hold_after_first_read(monkeypatch, "_results")
+    async with _socket("/ws/approvals/", reviewer) as socket:
+        await socket.send_to(text_data='{"type": "refresh", "query": ""}')
+        await asyncio.wait_for(read.wait(), WAIT)  # the results, with the first row only
+        new = await db(make_approval)(description="Arrived meanwhile")
+        await db(_announce)(new, "appeared")
+        insert = await _until(socket, new.token_id)
+        release.set()
+        results = await _until(socket, 'id="queue-results"')
+
+    assert insert.startswith("<!--live:insert-->")
+    assert f'id="row-{first.pk}"' in results and f'id="row-{new.pk}"' in results
+    assert 'data-pending="2"' in results
+
+
+async def test_a_detail_refresh_read_before_a_decision_does_not_undo_it_on_the_page(
+    reviewer: Any, second_reviewer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approval = await db(make_approval)(description="Decided mid-refresh")
+    read, release = _hold_after_first_read(monkeypatch, "detail_live")
+    async with _socket(f"/ws/approvals/{approval.token_id}/", reviewer) as watching:
+        await watching.send_to(text_data='{"type": "refresh"}')
+        await asyncio.wait_for(read.wait(), WAIT)  # read while still pending
+        await db(decide)(
+            token_id=approval.token_id, actor=second_reviewer, verdict="approve", deliver_now=False
+        )
+        decided = await _until(watching, "Approved")
+        release.set()
+        last = await _until(watching, 'id="decision-panel"')
+        assert await _silent(watching)
+
+    assert "approve-form" not in decided
+    assert "approve-form" not in last and "Approved" in last  # not the pending page again
+
+
 async def test_a_shared_render_abandoned_by_its_socket_is_made_again_for_the_others() -> None:
     """Sockets share one render per event; when the socket making it closes mid-way (its
     task cancelled), those waiting for it make it again rather than wait forever."""
