@@ -327,7 +327,7 @@ def _hold_after_first_read(
     has read, until released: the window in which the socket's other task sends."""
     from approvals.live import consumers
 
-    real = consumers.database_sync_to_async
+    real = database_sync_to_async  # what consumers imported
     read, release = asyncio.Event(), asyncio.Event()
 
     def holding(function: Any) -> Any:
