@@ -115,6 +115,29 @@ def test_without_javascript_the_forms_post_and_redirect_with_a_message(
     assert Decision.objects.get(approval=approval).comment == "No JavaScript needed"
 
 
+def test_a_form_that_arrives_in_a_swap_works_at_once(page: Any, reviewer: Any) -> None:
+    """The bulk confirmation arrives by an htmx swap; its button, pressed the moment it is on
+    the page, posts through htmx (a report in place), not as a full page. With htmx's default
+    20 ms settle delay the new form was not yet bound then, and a quick click (seen in CI)
+    reloaded the queue instead."""
+    first = make_approval(description="First change")
+    second = make_approval(description="Second change")
+    sign_in(page, "rita", RITA_PASSWORD)
+    page.evaluate("window.notReloaded = true")
+    page.evaluate(
+        """() => document.body.addEventListener("htmx:afterSwap", () => queueMicrotask(() => {
+            const button = document.querySelector(".bulk-confirm button[name=confirmed]");
+            if (button && !window.confirmedAtOnce) { window.confirmedAtOnce = true; button.click(); }
+        }))"""
+    )
+    page.get_by_label("Select all on this page").check()
+    page.get_by_placeholder("Reason (required)").fill("Superseded")
+    page.get_by_role("button", name="Reject selected").click()
+    expect(page.locator(".bulk-report li.ok")).to_have_count(2, timeout=20_000)
+    assert page.evaluate("window.confirmedAtOnce && window.notReloaded") is True
+    assert set(Decision.objects.values_list("approval_id", flat=True)) == {first.pk, second.pk}
+
+
 def test_bulk_reject_from_the_queue(page: Any, reviewer: Any, live_sandbox: Any) -> None:
     first = approval_for_sandbox_run(live_sandbox.start_run(), description="First change")
     second = approval_for_sandbox_run(live_sandbox.start_run(), description="Second change")
