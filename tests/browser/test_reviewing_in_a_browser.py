@@ -127,7 +127,9 @@ def test_a_form_that_arrives_in_a_swap_works_at_once(page: Any, reviewer: Any) -
     page.evaluate(
         """() => document.body.addEventListener("htmx:afterSwap", () => queueMicrotask(() => {
             const button = document.querySelector(".bulk-confirm button[name=confirmed]");
-            if (button && !window.confirmedAtOnce) { window.confirmedAtOnce = true; button.click(); }
+            if (!button || window.confirmedAtOnce) return;
+            window.confirmedAtOnce = true;
+            button.click();
         }))"""
     )
     page.get_by_label("Select all on this page").check()
