@@ -16,11 +16,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from approvals.models import Approval, ApprovalState, Decision
+from approvals.models import Approval, ApprovalState, Decision, Vote
 
 PAGE_SIZE = 25
 # "Expiring soon" in the queue's filter.
@@ -123,16 +123,22 @@ def queue_facets() -> dict[str, list[str]]:
 
 def decided_history(filters: HistoryFilters) -> QuerySet[Approval]:
     """Approvals that left the queue (decided here or closed upstream), latest first."""
+    # Every reviewer who voted, in order (an N-of-M approval has several): the page says who
+    # decided and who voted before them (approval_tags.earlier_votes).
+    votes = Vote.objects.only("approval_id", "actor_id", "actor_name", "verdict", "created_at")
     approvals = (
         Approval.objects.exclude(state=ApprovalState.PENDING)
         .select_related("decision", "decision__actor")
+        .prefetch_related(Prefetch("votes", queryset=votes.order_by("created_at", "pk")))
         .defer(*_HEAVY_COLUMNS)
         .annotate(finished_at=Coalesce("decision__decided_at", "closed_at", "synced_at"))
     )
     if filters.verdict:
         approvals = approvals.filter(decision__verdict=filters.verdict)
     if filters.reviewer:
-        approvals = approvals.filter(decision__actor_name=filters.reviewer)
+        # Theirs whether they settled it or voted before whoever did.
+        voted = Vote.objects.filter(approval=OuterRef("pk"), actor_name=filters.reviewer)
+        approvals = approvals.filter(Q(decision__actor_name=filters.reviewer) | Exists(voted))
     if filters.delivery:
         approvals = approvals.filter(decision__delivery_state=filters.delivery)
     if filters.task:
@@ -143,10 +149,11 @@ def decided_history(filters: HistoryFilters) -> QuerySet[Approval]:
 
 
 def history_facets() -> dict[str, list[str]]:
-    """Reviewers who decided something and tasks that left the queue, for the filter menus."""
-    reviewers = (
-        Decision.objects.order_by("actor_name").values_list("actor_name", flat=True).distinct()
-    )
+    """Reviewers who decided or voted on something and tasks that left the queue, for the
+    filter menus."""
+    deciders = Decision.objects.values_list("actor_name", flat=True).distinct()
+    voters = Vote.objects.values_list("actor_name", flat=True).distinct()
+    reviewers = sorted({*deciders, *voters} - {""})
     tasks = (
         Approval.objects.exclude(state=ApprovalState.PENDING)
         .exclude(task_identifier="")
@@ -154,7 +161,7 @@ def history_facets() -> dict[str, list[str]]:
         .values_list("task_identifier", flat=True)
         .distinct()
     )
-    return {"reviewers": list(reviewers), "tasks": list(tasks)}
+    return {"reviewers": reviewers, "tasks": list(tasks)}
 
 
 def paginate(rows: QuerySet[Any], page_number: str | int | None) -> Page[Any]:

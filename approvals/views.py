@@ -175,7 +175,9 @@ def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
         # Back to the same filtered page (the query string rode along in the action URL).
         query = request.GET.urlencode()
         return redirect(reverse("home") + (f"?{query}" if query else ""))
-    return _bulk_page(request, form=form, selected=failed, report=report)
+    # What failed stays ticked with the typed text, to try again; once all went through, the
+    # text goes too (left in the box, it would ride along with the next bulk action).
+    return _bulk_page(request, form=form, selected=failed, report=report, keep_text=bool(failed))
 
 
 def _bulk_page(
@@ -186,12 +188,14 @@ def _bulk_page(
     report: list[BulkOutcome] | None = None,
     status: int = 200,
     show_errors: bool = True,
+    keep_text: bool = True,
 ) -> HttpResponse:
-    """The queue again, with the selection and the typed text kept."""
+    """The queue again, with the selection and (``keep_text``) the typed text kept."""
     context = {
         **queue_context(request),
         "bulk_text": {
-            name: request.POST.get(name, "")[:COMMENT_MAX] for name in ("comment", "reason")
+            name: request.POST.get(name, "")[:COMMENT_MAX] if keep_text else ""
+            for name in ("comment", "reason")
         },
         "bulk_errors": dict(form.errors) if show_errors else {},
         "bulk_report": report or [],

@@ -8,10 +8,16 @@ from typing import Any
 
 
 def wait_until(
-    condition: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.02
+    condition: Callable[[], Any],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.02,
+    pause: Callable[[float], Any] = time.sleep,
 ) -> Any:
     """Poll ``condition`` until it returns something truthy (and return that), or fail the test
-    after ``timeout`` seconds."""
+    after ``timeout`` seconds. ``pause`` waits between polls: where the condition reads what a
+    Playwright handler collects, pass the page's ``wait_for_timeout`` (in ms), since the sync
+    API runs handlers only while a Playwright call is under way (a plain sleep starves them)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -19,4 +25,4 @@ def wait_until(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+        pause(interval)

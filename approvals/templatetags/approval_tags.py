@@ -117,6 +117,16 @@ def actor(record: Any) -> str:
 
 
 @register.filter
+def earlier_votes(approval: Any) -> list[Any]:
+    """The votes cast before the one that decided ``approval`` (an N-of-M policy's first
+    approvals; an approval before a rejection), oldest first, from the history's prefetch."""
+    decision = getattr(approval, "decision", None)
+    if decision is None:
+        return []
+    return [vote for vote in approval.votes.all() if vote.actor_id != decision.actor_id]
+
+
+@register.filter
 def typed_values(envelope: Any) -> list[tuple[str, str]]:
     """The typed values a decision sent (its envelope), for the History page, which does not
     read the form's schema: labelled by their keys."""

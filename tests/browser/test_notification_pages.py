@@ -8,7 +8,6 @@ Screenshots go to var/screenshots/ (git-ignored), for a person to look at.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -255,10 +254,11 @@ def served_people(chromium: Browser, served: LiveApp) -> Iterator[Reviewers]:
 def _after_the_first_push(page: Page, frames: list[str]) -> None:
     """Once the page's socket has brought the panel (each connection asks for every live
     part, static/js/app.js): what it replaced is then in place again."""
-    deadline = time.monotonic() + LIVE_TIMEOUT_MS / 1000
-    while not any('id="decision-panel"' in frame for frame in frames):
-        assert time.monotonic() < deadline, "no push of the decision panel"
-        page.wait_for_timeout(25)  # lets Playwright take the socket's frames
+    wait_until(
+        lambda: any('id="decision-panel"' in frame for frame in frames),
+        timeout=LIVE_TIMEOUT_MS / 1000,
+        pause=lambda s: page.wait_for_timeout(s * 1000),  # lets Playwright take the frames
+    )
 
 
 def _rita_follows_the_approve_link(people: Reviewers, token_id: str) -> tuple[Page, list[str]]:
@@ -312,10 +312,11 @@ def test_the_keyboard_stays_on_the_outcome_through_the_push_after_deciding(
     outcome = page.locator("#decision-panel [data-outcome]")
     expect(outcome).to_be_focused(timeout=LIVE_TIMEOUT_MS)
     # The push of the decided panel arrives, and the keyboard is still on the outcome.
-    deadline = time.monotonic() + LIVE_TIMEOUT_MS / 1000
-    while not any('id="decision-panel"' in f for f in frames[pushed:]):
-        assert time.monotonic() < deadline, "no push after the decision"
-        page.wait_for_timeout(25)
+    wait_until(
+        lambda: any('id="decision-panel"' in f for f in frames[pushed:]),
+        timeout=LIVE_TIMEOUT_MS / 1000,
+        pause=lambda s: page.wait_for_timeout(s * 1000),
+    )
     page.wait_for_function(
         "document.activeElement && document.activeElement.closest('#decision-panel') !== null",
         timeout=LIVE_TIMEOUT_MS,

@@ -89,6 +89,29 @@ def test_bulk_approve_sends_the_comment_and_not_the_reject_reason(
     assert Decision.objects.get().comment == "Looks right"
 
 
+def test_a_fully_successful_bulk_action_clears_the_typed_text(
+    rita: Client, live_sandbox: Any
+) -> None:
+    """Left in the box, the comment would go out again with the next bulk action."""
+    approval = approval_for_sandbox_run(live_sandbox.start_run())
+    make_approval(description="Still waiting")  # the queue, and its bulk form, stay
+    response = rita.post(
+        "/bulk/",
+        {
+            "token_ids": [approval.token_id],
+            "verdict": "approve",
+            "comment": "Checked the diff",
+            "reason": "typed into the other box",
+            "confirmed": "on",
+        },
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert Decision.objects.get().comment == "Checked the diff"
+    assert "Checked the diff" not in body and "typed into the other box" not in body
+    assert re.search(r'id="bulk-comment"[^>]*value=""', body)
+
+
 def test_a_failed_bulk_action_keeps_the_selection_and_the_typed_text(rita: Client) -> None:
     make_policy(name="Comments please", require_comment=True)
     first = make_approval(description="Needs a comment")

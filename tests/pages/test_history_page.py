@@ -79,3 +79,31 @@ def test_history_paginates_and_answers_htmx_with_the_fragment(rita: Client, revi
     fragment = rita.get("/history/?page=2", **HTMX).content.decode()
     assert fragment.lstrip().startswith('<section id="history-results"')
     assert len(_rows(fragment)) == 2
+
+
+def test_history_names_everyone_who_voted_on_an_n_of_m_approval(
+    rita: Client, reviewer: Any, second_reviewer: Any
+) -> None:
+    """Two keys: Rita's approval came first, Sam's settled it. The row names Sam and says
+    Rita approved before him; filtering by Rita finds it, though she did not settle it."""
+    from approvals.decisions import decide
+    from tests.decisions.helpers import make_policy
+
+    make_policy(name="Two keys", approvals_required=2)
+    both = make_approval(description="Needs two keys")
+    decide(token_id=both.token_id, actor=reviewer, verdict="approve", deliver_now=False)
+    decide(token_id=both.token_id, actor=second_reviewer, verdict="approve", deliver_now=False)
+    alone = _decided(second_reviewer, "reject", comment="Not this week")
+
+    body = rita.get("/history/").content.decode()
+    cell = re.search(
+        rf'data-token-id="{both.token_id}".*?<td class="who"[^>]*>(.*?)</td>', body, re.S
+    )
+    assert cell is not None
+    assert cell.group(1).startswith("sam") and "after rita approved" in cell.group(1)
+    lone = re.search(
+        rf'data-token-id="{alone.token_id}".*?<td class="who"[^>]*>(.*?)</td>', body, re.S
+    )
+    assert lone is not None and lone.group(1) == "sam"  # one reviewer: no "after"
+    assert _rows(rita.get("/history/?reviewer=rita").content.decode()) == [both.token_id]
+    assert '<option value="rita"' in body  # a reviewer who only voted is in the filter menu
