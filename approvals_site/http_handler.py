@@ -36,7 +36,7 @@ import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.core import signals
@@ -132,51 +132,51 @@ class SyncChainASGIHandler(ASGIHandler):
             if not response.streaming:
                 await self.send_response(response, send)  # closed by respond already
                 return
-            closed = False
-
-            def close() -> None:
-                # Once, on the request's thread: the hop reading a file's end may close it
-                # while a cancelled send asks again.
-                nonlocal closed
-                if not closed:
-                    closed = True
-                    response.close()
-
-            content = None if response.is_async else response.streaming_content  # type: ignore[attr-defined]
-            if isinstance(content, Iterator):
-                # A file (static files through WhiteNoise): read on the request's thread,
-                # a block or more a hop, and closed in the hop that reads its end. Django
-                # would read it whole on another thread first, warning each time.
-                parts = content
-
-                def take() -> tuple[list[bytes], bool]:
-                    taken, size = [], 0
-                    for part in parts:
-                        taken.append(part)
-                        size += len(part)
-                        if size >= self.chunk_size:
-                            return taken, False
-                    close()
-                    return taken, True
-
-                async def from_thread() -> AsyncIterator[bytes]:
-                    while True:
-                        taken, last = await on_thread(take)
-                        for part in taken:
-                            yield part
-                        if last:
-                            return
-
-                response.streaming_content = from_thread()  # type: ignore[attr-defined]
-            try:
-                await self.send_response(response, send)
-            finally:
-                # request_finished (the pooled connection goes back) after the last byte,
-                # as Django does, and even if the send was cancelled.
-                if not closed:
-                    await _through_cancellation(on_thread(close))
+            await self._send_streamed(response, send, on_thread)
         finally:
             body_file.close()
+
+    async def _send_streamed(
+        self, response: HttpResponseBase, send: Any, on_thread: _OnThread
+    ) -> None:
+        """A streamed answer, part by part, then closed on the request's thread:
+        ``request_finished`` (the pooled connection goes back) after the last byte, as Django
+        does, and even if the send was cancelled."""
+        close = _CloseOnce(response)
+        content = None if response.is_async else response.streaming_content  # type: ignore[attr-defined]
+        if isinstance(content, Iterator):
+            # A file (static files through WhiteNoise): read on the request's thread, a block
+            # or more a hop, and closed in the hop that reads its end. Django would read it
+            # whole on another thread first, warning each time.
+            response.streaming_content = self._read_on_thread(content, close, on_thread)  # type: ignore[attr-defined]
+        try:
+            await self.send_response(response, send)
+        finally:
+            if not close.done:
+                await _through_cancellation(on_thread(close))
+
+    def _read_on_thread(
+        self, parts: Iterator[bytes], close: _CloseOnce, on_thread: _OnThread
+    ) -> AsyncIterator[bytes]:
+        def take() -> tuple[list[bytes], bool]:
+            taken, size = [], 0
+            for part in parts:
+                taken.append(part)
+                size += len(part)
+                if size >= self.chunk_size:
+                    return taken, False
+            close()
+            return taken, True
+
+        async def from_thread() -> AsyncIterator[bytes]:
+            while True:
+                taken, last = await on_thread(take)
+                for part in taken:
+                    yield part
+                if last:
+                    return
+
+        return from_thread()
 
     def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         # On the request's own thread, in the request's context, like a streamed answer's
@@ -200,6 +200,26 @@ class SyncChainASGIHandler(ASGIHandler):
             # "Serving").
             response.close()
         return response
+
+
+class _OnThread(Protocol):
+    """Runs a function on the request's thread, in the request's context (``handle``)."""
+
+    def __call__(self, fn: Callable[..., T], /, *args: Any) -> asyncio.Future[T]: ...
+
+
+class _CloseOnce:
+    """Closes a streamed answer once, on the request's thread: the hop reading a file's end
+    may close it while a cancelled send asks again."""
+
+    def __init__(self, response: HttpResponseBase) -> None:
+        self.response = response
+        self.done = False
+
+    def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            self.response.close()
 
 
 async def _through_cancellation(future: asyncio.Future[T]) -> T:

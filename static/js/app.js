@@ -85,7 +85,10 @@
     if (!label) return;
     var ticked = document.querySelectorAll('#queue-results input[name="token_ids"]:checked').length;
     label.textContent = ticked + " selected";
+    label.hidden = false; // the page hides it: without this file it would never change
   }
+  document.addEventListener("DOMContentLoaded", countSelected);
+  document.addEventListener("htmx:afterSettle", countSelected);
   document.addEventListener("change", function (event) {
     var box = event.target;
     if (box instanceof HTMLInputElement && box.name === "token_ids") countSelected();

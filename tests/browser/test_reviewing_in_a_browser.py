@@ -115,6 +115,22 @@ def test_without_javascript_the_forms_post_and_redirect_with_a_message(
     assert Decision.objects.get(approval=approval).comment == "No JavaScript needed"
 
 
+def test_without_javascript_the_queue_shows_no_selection_count_it_cannot_keep(
+    chromium: Any, live_server: Any, reviewer: Any
+) -> None:
+    make_approval(description="Tick me")
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        sign_in(page, "rita", RITA_PASSWORD)
+        page.locator('input[name="token_ids"]').first.check()
+        expect(page.locator("[data-selected-count]")).to_be_hidden()
+        expect(page.get_by_role("button", name="Approve selected")).to_be_visible()
+    finally:
+        context.close()
+
+
 def test_a_form_that_arrives_in_a_swap_works_at_once(page: Any, reviewer: Any) -> None:
     """The bulk confirmation arrives by an htmx swap; its button, pressed the moment it is on
     the page, posts through htmx (a report in place), not as a full page. With htmx's default
@@ -144,6 +160,8 @@ def test_bulk_reject_from_the_queue(page: Any, reviewer: Any, live_sandbox: Any)
     first = approval_for_sandbox_run(live_sandbox.start_run(), description="First change")
     second = approval_for_sandbox_run(live_sandbox.start_run(), description="Second change")
     sign_in(page, "rita", RITA_PASSWORD)
+    expect(page.locator("[data-selected-count]")).to_have_text("0 selected")
+    expect(page.locator("[data-selected-count]")).to_be_visible()
     page.get_by_label("Select all on this page").check()
     expect(page.locator("[data-selected-count]")).to_have_text("2 selected")
     page.get_by_role("button", name="Reject selected").click()
